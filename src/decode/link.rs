@@ -1,0 +1,159 @@
+//! Link-layer framing: strips whatever precedes the IP header and says which IP version
+//! follows. etherparse covers Ethernet; Linux cooked v2 and BSD loopback are done here.
+
+use crate::error::SkipReason;
+
+/// Link types we decode, as numbered by tcpdump.org's LINKTYPE_ registry.
+pub mod linktype {
+    pub const NULL: i32 = 0;
+    pub const ETHERNET: i32 = 1;
+    pub const RAW: i32 = 101;
+    pub const LOOP: i32 = 108;
+    pub const LINUX_SLL: i32 = 113;
+    pub const IPV4: i32 = 228;
+    pub const IPV6: i32 = 229;
+    pub const LINUX_SLL2: i32 = 276;
+    /// Some BSDs write DLT_RAW's own value instead of LINKTYPE_RAW.
+    pub const DLT_RAW_ALT: i32 = 12;
+    pub const DLT_RAW_OPENBSD: i32 = 14;
+}
+
+/// A readable name for a link type number, for the one-time warning about unsupported ones.
+pub fn linktype_name(lt: i32) -> String {
+    let name = match lt {
+        linktype::NULL => "NULL",
+        linktype::ETHERNET => "ETHERNET",
+        linktype::RAW | linktype::DLT_RAW_ALT | linktype::DLT_RAW_OPENBSD => "RAW",
+        linktype::LOOP => "LOOP",
+        linktype::LINUX_SLL => "LINUX_SLL",
+        linktype::IPV4 => "IPV4",
+        linktype::IPV6 => "IPV6",
+        linktype::LINUX_SLL2 => "LINUX_SLL2",
+        105 => "IEEE802_11",
+        127 => "IEEE802_11_RADIOTAP",
+        147..=162 => "USER",
+        192 => "PPI",
+        195 => "IEEE802_15_4",
+        _ => "unknown",
+    };
+    format!("{name} ({lt})")
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Network {
+    Ipv4,
+    Ipv6,
+}
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_VLAN: u16 = 0x8100;
+const ETHERTYPE_QINQ: u16 = 0x88a8;
+const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+const ETHERTYPE_MPLS: u16 = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+const PPP_IPV4: u16 = 0x0021;
+const PPP_IPV6: u16 = 0x0057;
+/// How many MPLS labels we pop before calling the frame malformed.
+const MAX_MPLS_LABELS: usize = 16;
+/// How many stacked VLAN tags we peel before calling the frame malformed.
+const MAX_VLAN_TAGS: usize = 8;
+
+fn be16(data: &[u8], at: usize) -> Option<u16> {
+    data.get(at..at + 2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// Returns the IP version and the bytes starting at the IP header.
+pub fn strip(linktype: i32, data: &[u8]) -> Result<(Network, &[u8]), SkipReason> {
+    match linktype {
+        linktype::ETHERNET => {
+            let mut ethertype = be16(data, 12).ok_or(SkipReason::Truncated)?;
+            let mut at = 14;
+            let mut tags = 0;
+            while matches!(
+                ethertype,
+                ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
+            ) {
+                tags += 1;
+                if tags > MAX_VLAN_TAGS {
+                    return Err(SkipReason::Malformed);
+                }
+                ethertype = be16(data, at + 2).ok_or(SkipReason::Truncated)?;
+                at += 4;
+            }
+            by_ethertype(ethertype, data.get(at..).ok_or(SkipReason::Truncated)?)
+        }
+        linktype::LINUX_SLL => {
+            let proto = be16(data, 14).ok_or(SkipReason::Truncated)?;
+            by_ethertype(proto, data.get(16..).ok_or(SkipReason::Truncated)?)
+        }
+        linktype::LINUX_SLL2 => {
+            let proto = be16(data, 0).ok_or(SkipReason::Truncated)?;
+            by_ethertype(proto, data.get(20..).ok_or(SkipReason::Truncated)?)
+        }
+        linktype::NULL | linktype::LOOP => {
+            // The 4-byte address family is in the writer's byte order for NULL and big-endian
+            // for LOOP; the values that mean IPv6 differ between BSDs (24, 28, 30).
+            let fam = data.get(..4).ok_or(SkipReason::Truncated)?;
+            let family = if fam[0] == 0 && fam[1] == 0 {
+                u32::from_be_bytes([fam[0], fam[1], fam[2], fam[3]])
+            } else {
+                u32::from_le_bytes([fam[0], fam[1], fam[2], fam[3]])
+            };
+            let rest = &data[4..];
+            match family {
+                2 => Ok((Network::Ipv4, rest)),
+                24 | 28 | 30 => Ok((Network::Ipv6, rest)),
+                _ => Err(SkipReason::NotIp),
+            }
+        }
+        linktype::RAW | linktype::DLT_RAW_ALT | linktype::DLT_RAW_OPENBSD => by_version(data),
+        linktype::IPV4 => Ok((Network::Ipv4, data)),
+        linktype::IPV6 => Ok((Network::Ipv6, data)),
+        _ => Err(SkipReason::UnsupportedLinkType),
+    }
+}
+
+fn by_ethertype(ethertype: u16, rest: &[u8]) -> Result<(Network, &[u8]), SkipReason> {
+    match ethertype {
+        ETHERTYPE_IPV4 => Ok((Network::Ipv4, rest)),
+        ETHERTYPE_IPV6 => Ok((Network::Ipv6, rest)),
+        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(rest),
+        ETHERTYPE_PPPOE_SESSION => {
+            // A 6-byte PPPoE header, then the 2-byte PPP protocol.
+            let payload = rest.get(8..).ok_or(SkipReason::Truncated)?;
+            match be16(rest, 6) {
+                Some(PPP_IPV4) => Ok((Network::Ipv4, payload)),
+                Some(PPP_IPV6) => Ok((Network::Ipv6, payload)),
+                _ => Err(SkipReason::NotIp),
+            }
+        }
+        _ => Err(SkipReason::NotIp),
+    }
+}
+
+/// Pops MPLS labels up to the bottom of the stack; the payload's first nibble names the IP
+/// version (RFC 4928 keeps it unambiguous for IP payloads).
+fn mpls(mut rest: &[u8]) -> Result<(Network, &[u8]), SkipReason> {
+    for _ in 0..MAX_MPLS_LABELS {
+        let label = rest.get(..4).ok_or(SkipReason::Truncated)?;
+        let bottom = label[2] & 0x01 != 0;
+        rest = &rest[4..];
+        if bottom {
+            return by_version(rest);
+        }
+    }
+    Err(SkipReason::Malformed)
+}
+
+/// Raw IP: the version nibble says which.
+fn by_version(data: &[u8]) -> Result<(Network, &[u8]), SkipReason> {
+    match data.first().map(|b| b >> 4) {
+        Some(4) => Ok((Network::Ipv4, data)),
+        Some(6) => Ok((Network::Ipv6, data)),
+        Some(_) => Err(SkipReason::NotIp),
+        None => Err(SkipReason::Truncated),
+    }
+}

@@ -1,0 +1,358 @@
+//! The flow table: segments → connections, with both endpoints' machines.
+//!
+//! Connections are keyed by the unordered 4-tuple and numbered exactly as Wireshark numbers
+//! `tcp.stream` (packet-tcp.c, 4.0): a new number for a 4-tuple never seen, and for a SYN
+//! without ACK whose sequence number differs from the first sequence number seen in that
+//! direction (port reuse). Nothing else — no FIN, RST or idle time — splits a connection.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+
+use crate::decode::Segment;
+use crate::frame::{Duration, FrameNo, Timestamp};
+use crate::tcp::endpoint::{At, Endpoint};
+use crate::tcp::seq::SeqNum;
+use crate::tcp::state::State;
+use crate::timeline::{
+    Connection, Ending, Endpoints, Initial, Note, NoteKind, Role, RoleBasis, SegmentRecord, Traffic,
+};
+
+/// Which connections keep their segment list (for sequence diagrams).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SegmentLog {
+    #[default]
+    None,
+    Only(Vec<u64>),
+    All,
+}
+
+impl SegmentLog {
+    fn wants(&self, id: u64) -> bool {
+        match self {
+            SegmentLog::None => false,
+            SegmentLog::Only(ids) => ids.contains(&id),
+            SegmentLog::All => true,
+        }
+    }
+}
+
+/// The 4-tuple with the smaller address first, so both directions find the same entry.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+struct Key(SocketAddr, SocketAddr);
+
+impl Key {
+    /// The key and whether the segment goes from `Key.0` to `Key.1`.
+    fn of(seg: &Segment) -> (Key, bool) {
+        if seg.src <= seg.dst {
+            (Key(seg.src, seg.dst), true)
+        } else {
+            (Key(seg.dst, seg.src), false)
+        }
+    }
+}
+
+struct Live {
+    id: u64,
+    client: SocketAddr,
+    server: SocketAddr,
+    roles: RoleBasis,
+    /// First sequence number seen from each side of the key ([Key.0→Key.1, Key.1→Key.0]):
+    /// Wireshark's `base_seq`, which decides port reuse.
+    base_seq: [Option<SeqNum>; 2],
+    first: (FrameNo, Timestamp),
+    last: (FrameNo, Timestamp),
+    traffic: [Traffic; 2],
+    /// [client, server]
+    endpoints: [Endpoint; 2],
+    notes: Vec<Note>,
+    first_fin: Option<Role>,
+    simultaneous: bool,
+    reset: Option<(Role, State)>,
+    syn_ack_seen: bool,
+    segments: Option<Vec<SegmentRecord>>,
+}
+
+impl Live {
+    fn new(id: u64, seg: &Segment, at: At, time_wait: Duration, log: bool) -> Live {
+        let f = seg.flags;
+        let (client, server, roles) = if f.syn() && !f.ack() {
+            (seg.src, seg.dst, RoleBasis::Syn)
+        } else if f.syn() && f.ack() {
+            (seg.dst, seg.src, RoleBasis::SynAck)
+        } else if seg.src.port() < seg.dst.port() {
+            (seg.dst, seg.src, RoleBasis::Port)
+        } else {
+            (seg.src, seg.dst, RoleBasis::Port)
+        };
+        let (c0, s0, cw, sw) = match roles {
+            RoleBasis::Syn | RoleBasis::SynAck => (
+                State::Closed,
+                State::Listen,
+                Initial::Closed,
+                Initial::Listening,
+            ),
+            RoleBasis::Port => (
+                State::Established,
+                State::Established,
+                Initial::MidStream,
+                Initial::MidStream,
+            ),
+        };
+        Live {
+            id,
+            client,
+            server,
+            roles,
+            base_seq: [None, None],
+            first: (at.frame, at.ts),
+            last: (at.frame, at.ts),
+            traffic: [Traffic::default(); 2],
+            endpoints: [
+                Endpoint::new(c0, cw, at.ts, time_wait),
+                Endpoint::new(s0, sw, at.ts, time_wait),
+            ],
+            notes: Vec::new(),
+            first_fin: None,
+            simultaneous: false,
+            reset: None,
+            syn_ack_seen: false,
+            segments: log.then(Vec::new),
+        }
+    }
+
+    fn apply(&mut self, seg: &Segment, at: At) {
+        let from = if seg.src == self.client && seg.dst == self.server {
+            Role::Client
+        } else {
+            Role::Server
+        };
+        let (s, r) = (from.index(), from.peer().index());
+        self.last = (at.frame, at.ts);
+        self.traffic[s].packets += 1;
+        self.traffic[s].bytes += u64::from(seg.payload_len);
+        let f = seg.flags;
+        if (f.syn() && (f.fin() || f.rst())) || f.0 & 0x17 == 0 {
+            self.notes.push(Note {
+                frame: at.frame,
+                by: from,
+                kind: NoteKind::ImpossibleFlags,
+            });
+        }
+        if f.syn() && f.ack() {
+            self.syn_ack_seen = true;
+        }
+        if let Some(log) = self.segments.as_mut() {
+            let ep = &self.endpoints[s];
+            let retransmission = ep.timeline().len() > 1 && is_retransmission(seg, ep);
+            log.push(SegmentRecord {
+                frame: at.frame,
+                ts: at.ts,
+                from,
+                flags: f,
+                seq: seg.seq,
+                ack: seg.ack,
+                len: seg.payload_len,
+                retransmission,
+            });
+        }
+        let sender_before = self.endpoints[s].state();
+        let receiver_before = self.endpoints[r].state();
+        let fin_before = self.endpoints[s].has_sent_fin();
+        self.endpoints[s].on_send(seg, at);
+        if f.fin() && !fin_before {
+            match self.first_fin {
+                None => self.first_fin = Some(from),
+                // The second FIN, sent before its sender had the first: they crossed.
+                Some(_) if self.endpoints[s].state() == State::FinWait1 => self.simultaneous = true,
+                Some(_) => {}
+            }
+        }
+        self.endpoints[r].on_receive(seg, at);
+        if f.rst() && self.reset.is_none() {
+            let receiver_reset = receiver_before != self.endpoints[r].state()
+                && self.endpoints[r].state() == State::Closed;
+            if receiver_reset || sender_before != State::Closed {
+                self.reset = Some((from, sender_before));
+            }
+        }
+        for (role, ep) in [(Role::Client, 0), (Role::Server, 1)] {
+            for (frame, kind) in self.endpoints[ep].notes.drain(..) {
+                self.notes.push(Note {
+                    frame,
+                    by: role,
+                    kind,
+                });
+            }
+        }
+    }
+
+    fn ending(&self) -> Ending {
+        let [c, s] = &self.endpoints;
+        let server_refused = s
+            .timeline()
+            .first()
+            .is_some_and(|t| t.cause == crate::timeline::Cause::Initial(Initial::NoListener));
+        if server_refused {
+            return Ending::Refused;
+        }
+        if let Some((by, state)) = self.reset {
+            return Ending::Reset { by, state };
+        }
+        match (c.has_sent_fin(), s.has_sent_fin(), self.first_fin) {
+            (true, true, _) if self.simultaneous => Ending::SimultaneousClose,
+            (true, true, Some(Role::Client)) => Ending::ClosedByClientFirst,
+            (true, true, _) => Ending::ClosedByServerFirst,
+            (true, false, _) => Ending::HalfClosed { by: Role::Client },
+            (false, true, _) => Ending::HalfClosed { by: Role::Server },
+            (false, false, _) => {
+                if c.state() == State::SynSent && !self.syn_ack_seen {
+                    Ending::UnansweredSyn
+                } else if c.state() == State::Established && s.state() == State::Established {
+                    Ending::StillOpen
+                } else if self.syn_ack_seen && s.state() != State::Established {
+                    Ending::HandshakeIncomplete
+                } else {
+                    Ending::StillOpen
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Connection {
+        let ending = self.ending();
+        let [c, s] = self.endpoints;
+        Connection {
+            id: self.id,
+            client: self.client,
+            server: self.server,
+            roles: self.roles,
+            first_frame: self.first.0,
+            last_frame: self.last.0,
+            start: self.first.1,
+            end: self.last.1,
+            duration: self.last.1.since(self.first.1),
+            ending,
+            traffic: self.traffic,
+            endpoints: Endpoints {
+                client: c.into_timeline(),
+                server: s.into_timeline(),
+            },
+            notes: self.notes,
+            segments: self.segments,
+        }
+    }
+}
+
+/// Whether the segment re-sends sequence space its sender already used (for diagrams).
+fn is_retransmission(seg: &Segment, sender: &Endpoint) -> bool {
+    sender.sent_before(seg)
+}
+
+/// Where finished connections go: the outputs, in the order they finish.
+pub trait Sink {
+    fn connection(&mut self, conn: Connection);
+}
+
+impl Sink for Vec<Connection> {
+    fn connection(&mut self, conn: Connection) {
+        self.push(conn);
+    }
+}
+
+pub struct FlowTable {
+    live: HashMap<Key, Live>,
+    timers: BinaryHeap<Reverse<(Timestamp, u64, KeyOrd)>>,
+    next_id: u64,
+    time_wait: Duration,
+    log: SegmentLog,
+}
+
+/// The key in a form the timer heap can order (ties broken deterministically).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct KeyOrd(SocketAddr, SocketAddr);
+
+impl FlowTable {
+    pub fn new(time_wait: Duration, log: SegmentLog) -> FlowTable {
+        FlowTable {
+            live: HashMap::new(),
+            timers: BinaryHeap::new(),
+            next_id: 0,
+            time_wait,
+            log,
+        }
+    }
+
+    /// Connections currently held in memory.
+    pub fn open_connections(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn on_segment(&mut self, seg: &Segment, at: At, sink: &mut impl Sink) {
+        self.fire_timers(at.ts);
+        let (key, forward) = Key::of(seg);
+        let dir = usize::from(!forward);
+        let f = seg.flags;
+        let reuse = match self.live.get(&key) {
+            None => true,
+            Some(live) => f.syn() && !f.ack() && live.base_seq[dir].is_some_and(|b| b != seg.seq),
+        };
+        if reuse {
+            if let Some(mut old) = self.live.remove(&key) {
+                for ep in &mut old.endpoints {
+                    ep.on_reincarnation(at);
+                }
+                sink.connection(old.finish());
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let log = self.log.wants(id);
+            self.live
+                .insert(key, Live::new(id, seg, at, self.time_wait, log));
+        }
+        let Some(live) = self.live.get_mut(&key) else {
+            return;
+        };
+        if f.syn() && f.ack() && live.base_seq[dir].is_some_and(|b| b != seg.seq) {
+            // Wireshark re-bases a SYN,ACK with a new sequence number instead of splitting.
+            live.base_seq[dir] = Some(seg.seq);
+        }
+        live.base_seq[dir].get_or_insert(seg.seq);
+        let before = live.endpoints.each_ref().map(|e| e.time_wait_deadline());
+        live.apply(seg, at);
+        for (ep, was) in live.endpoints.iter().zip(before) {
+            if let Some(deadline) = ep.time_wait_deadline().filter(|d| Some(*d) != was) {
+                self.timers
+                    .push(Reverse((deadline, live.id, KeyOrd(key.0, key.1))));
+            }
+        }
+    }
+
+    /// Runs every TIME_WAIT timer due at or before `now`.
+    pub fn fire_timers(&mut self, now: Timestamp) {
+        while let Some(Reverse((deadline, id, k))) = self.timers.peek().copied() {
+            if deadline > now {
+                break;
+            }
+            self.timers.pop();
+            if let Some(live) = self.live.get_mut(&Key(k.0, k.1)) {
+                if live.id == id {
+                    for ep in &mut live.endpoints {
+                        ep.on_timer(deadline);
+                    }
+                }
+            }
+        }
+    }
+
+    /// End of capture at `end`: timers due by then fire, and every connection is delivered
+    /// in id order.
+    pub fn finish(mut self, end: Timestamp, sink: &mut impl Sink) {
+        self.fire_timers(end);
+        let mut rest: Vec<Live> = self.live.into_values().collect();
+        rest.sort_by_key(|l| l.id);
+        for live in rest {
+            sink.connection(live.finish());
+        }
+    }
+}

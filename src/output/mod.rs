@@ -1,0 +1,6 @@
+//! Renderers of the timeline model. Each reads only `crate::timeline` types and the
+//! analysis `Report`.
+
+pub mod json;
+pub mod text;
+pub mod time;

@@ -1,0 +1,444 @@
+//! One endpoint's state machine, driven by the segments it sends and receives.
+//!
+//! The endpoint keeps what it needs to classify a segment into an [`Event`] (its ISN, the
+//! sequence number of its FIN, how far it has received), runs [`next`], and records every
+//! change through one place, [`Endpoint::set_state`].
+//!
+//! A capture point is not the endpoint: a segment captured on its way may still be lost
+//! before it arrives, and one lost before the capture point never shows. Two rules keep the
+//! timeline honest about that:
+//! - *retraction*: when an endpoint sends what its state forbids (a FIN retransmitted after
+//!   its FIN was acknowledged), the receive that took it there never happened; undo it.
+//! - *inference*: when a segment only makes sense after an unseen step (a SYN,ACK answered by
+//!   an endpoint whose SYN we never saw), add that step, marked `inferred`.
+
+use super::machine::{admissible, next, Event, Open};
+use super::seq::SeqNum;
+use super::state::State;
+use crate::decode::{Segment, TcpFlags};
+use crate::frame::{Duration, FrameNo, Timestamp};
+use crate::timeline::{Cause, EndpointTimeline, Initial, NoteKind, Transition};
+
+/// Where and when a segment was seen.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct At {
+    pub ts: Timestamp,
+    pub frame: FrameNo,
+}
+
+/// Events an unseen segment could have caused, in the order we try them as explanations.
+const UNSEEN: [Event; 6] = [
+    Event::SndSyn,
+    Event::RcvSynAck,
+    Event::SndSynAck,
+    Event::RcvAckOfSyn,
+    Event::RcvFin,
+    Event::RcvAckOfFin,
+];
+
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    state: State,
+    open: Open,
+    /// Our initial sequence number, from the SYN or SYN,ACK we sent (or the peer's ACK of it).
+    iss: Option<SeqNum>,
+    /// Sequence number of our FIN.
+    fin_seq: Option<SeqNum>,
+    /// The highest sequence number we have sent up to (exclusive).
+    snd_max: Option<SeqNum>,
+    /// Our best estimate of RCV.NXT: the end of what the peer sent, or what we acknowledged.
+    rcv_nxt: Option<SeqNum>,
+    /// The peer's FIN sequence number, once received.
+    peer_fin: Option<SeqNum>,
+    /// A peer FIN seen on the wire whose receipt our own ACKs later denied: it was still in
+    /// flight. The first ACK of ours that covers it shows when it arrived.
+    peer_fin_in_flight: Option<SeqNum>,
+    time_wait: Duration,
+    tw_deadline: Option<Timestamp>,
+    timeline: Vec<Transition>,
+    /// Notes for the connection, drained by the flow table.
+    pub(crate) notes: Vec<(FrameNo, NoteKind)>,
+}
+
+impl Endpoint {
+    pub fn new(initial: State, why: Initial, ts: Timestamp, time_wait: Duration) -> Endpoint {
+        Endpoint {
+            state: initial,
+            open: if initial == State::Listen {
+                Open::Passive
+            } else {
+                Open::Active
+            },
+            iss: None,
+            fin_seq: None,
+            snd_max: None,
+            rcv_nxt: None,
+            peer_fin: None,
+            peer_fin_in_flight: None,
+            time_wait,
+            tw_deadline: None,
+            timeline: vec![Transition {
+                state: initial,
+                ts,
+                frame: None,
+                cause: Cause::Initial(why),
+                inferred: why == Initial::MidStream,
+            }],
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn time_wait_deadline(&self) -> Option<Timestamp> {
+        self.tw_deadline.filter(|_| self.state == State::TimeWait)
+    }
+
+    pub fn has_sent_fin(&self) -> bool {
+        self.fin_seq.is_some()
+    }
+
+    pub fn timeline(&self) -> &[Transition] {
+        &self.timeline
+    }
+
+    pub fn into_timeline(self) -> EndpointTimeline {
+        EndpointTimeline {
+            final_state: self.state,
+            timeline: self.timeline,
+        }
+    }
+
+    /// The one place a state changes.
+    fn set_state(&mut self, to: State, at: Transition) {
+        debug_assert_eq!(to, at.state);
+        if to == State::TimeWait {
+            self.tw_deadline = Some(at.ts.saturating_add(self.time_wait));
+        }
+        if to == State::SynRcvd && self.state == State::Listen {
+            self.open = Open::Passive;
+        }
+        self.state = to;
+        self.timeline.push(at);
+    }
+
+    /// Applies `event`; returns whether the state changed.
+    fn apply(
+        &mut self,
+        event: Event,
+        cause: Cause,
+        ts: Timestamp,
+        frame: Option<FrameNo>,
+        inferred: bool,
+    ) -> bool {
+        match next(self.state, event, self.open) {
+            Some(to) => {
+                self.set_state(
+                    to,
+                    Transition {
+                        state: to,
+                        ts,
+                        frame,
+                        cause,
+                        inferred,
+                    },
+                );
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Handles an event seen in the capture, after trying retraction and inference if the
+    /// event contradicts the current state.
+    fn observe(&mut self, event: Event, flags: TcpFlags, at: At) {
+        let cause = if event.is_send() {
+            Cause::Sent(flags.control())
+        } else {
+            Cause::Received(flags.control())
+        };
+        if next(self.state, event, self.open).is_none() && !admissible(self.state, event) {
+            self.retract_for(event, at);
+        }
+        if next(self.state, event, self.open).is_none() && !admissible(self.state, event) {
+            self.infer_for(event, at);
+        }
+        self.apply(event, cause, at.ts, Some(at.frame), false);
+    }
+
+    /// Undo receive-caused steps while `event` contradicts the state they led to but fits the
+    /// state before: the segment was captured but never reached this endpoint.
+    fn retract_for(&mut self, event: Event, at: At) {
+        if !event.is_send() {
+            return;
+        }
+        while self.timeline.len() > 1 {
+            let last = self.timeline[self.timeline.len() - 1];
+            let prev = self.timeline[self.timeline.len() - 2].state;
+            let received = matches!(last.cause, Cause::Received(_));
+            let fits_prev = next(prev, event, self.open).is_some() || admissible(prev, event);
+            if !received || !fits_prev {
+                return;
+            }
+            self.timeline.pop();
+            self.state = prev;
+            self.notes.push((at.frame, NoteKind::StepRetracted));
+            if next(self.state, event, self.open).is_some() || admissible(self.state, event) {
+                return;
+            }
+        }
+    }
+
+    /// Add the unseen step(s) — at most two — that make `event` possible. A connection that
+    /// has ended stays ended: nothing is inferred out of a CLOSED reached by a transition.
+    fn infer_for(&mut self, event: Event, at: At) {
+        if self.state == State::TimeWait || (self.state == State::Closed && self.timeline.len() > 1)
+        {
+            return;
+        }
+        let fits = |s: State| next(s, event, Open::Active).is_some() || admissible(s, event);
+        for u1 in UNSEEN {
+            let Some(s1) = next(self.state, u1, self.open) else {
+                continue;
+            };
+            if fits(s1) {
+                self.apply(u1, unseen_cause(u1), at.ts, Some(at.frame), true);
+                return;
+            }
+        }
+        for u1 in UNSEEN {
+            let Some(s1) = next(self.state, u1, self.open) else {
+                continue;
+            };
+            for u2 in UNSEEN {
+                let Some(s2) = next(s1, u2, self.open) else {
+                    continue;
+                };
+                if fits(s2) {
+                    self.apply(u1, unseen_cause(u1), at.ts, Some(at.frame), true);
+                    self.apply(u2, unseen_cause(u2), at.ts, Some(at.frame), true);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A segment this endpoint sent. Its ACK field says what it had received by then.
+    pub fn on_send(&mut self, seg: &Segment, at: At) {
+        let f = seg.flags;
+        let end = seg.seq_end();
+        if f.ack() && !f.rst() {
+            self.check_fin_receipt(seg.ack, at);
+        }
+        if f.ack() {
+            self.rcv_nxt = Some(self.rcv_nxt.map_or(seg.ack, |r| r.max(seg.ack)));
+        }
+        let event = if f.rst() {
+            if self.state == State::Listen && self.timeline.len() == 1 {
+                // A "server" that answers with RST had no listener: its whole timeline is CLOSED.
+                self.timeline[0].state = State::Closed;
+                self.timeline[0].cause = Cause::Initial(Initial::NoListener);
+                self.state = State::Closed;
+                self.open = Open::Active;
+            }
+            Event::SndRst
+        } else if f.syn() {
+            match self.iss {
+                Some(iss) if iss == seg.seq => {
+                    let kind = if f.ack() {
+                        NoteKind::SynAckRetransmitted
+                    } else {
+                        NoteKind::SynRetransmitted
+                    };
+                    self.notes.push((at.frame, kind));
+                }
+                _ => self.iss = Some(seg.seq),
+            }
+            if f.ack() {
+                Event::SndSynAck
+            } else {
+                Event::SndSyn
+            }
+        } else if f.fin() {
+            let fin_at = seg.seq.plus(seg.payload_len);
+            match self.fin_seq {
+                Some(_) => {
+                    self.notes.push((at.frame, NoteKind::FinRetransmitted));
+                    Event::SndFinAgain
+                }
+                None => {
+                    self.fin_seq = Some(fin_at);
+                    Event::SndFin
+                }
+            }
+        } else {
+            if let Some(fin) = self.fin_seq {
+                if seg.payload_len > 0 && seg.seq.plus(seg.payload_len) > fin {
+                    self.notes.push((at.frame, NoteKind::DataAfterFin));
+                }
+            }
+            Event::SndAck
+        };
+        self.snd_max = Some(self.snd_max.map_or(end, |m| m.max(end)));
+        self.observe(event, f, at);
+    }
+
+    /// A segment the peer sent, assumed received (see retraction).
+    pub fn on_receive(&mut self, seg: &Segment, at: At) {
+        let f = seg.flags;
+        let event = if f.rst() {
+            if self.rst_acceptable(seg) {
+                Event::RcvRst
+            } else {
+                self.notes.push((at.frame, NoteKind::RstIgnored));
+                Event::RcvOther
+            }
+        } else if f.syn() {
+            if f.ack() && self.acks_syn(seg) {
+                Event::RcvSynAck
+            } else if f.ack() && self.iss.is_none() && matches!(self.state, State::Closed) {
+                // Our SYN was not captured; its SYN,ACK names it.
+                self.iss = Some(seg.ack.minus(1));
+                Event::RcvSynAck
+            } else if !f.ack() {
+                Event::RcvSyn
+            } else {
+                Event::RcvOther
+            }
+        } else {
+            let acks_fin = f.ack() && self.fin_seq.is_some_and(|fin| seg.ack.diff(fin) >= 1);
+            let new_fin = f.fin() && self.peer_fin.is_none();
+            if new_fin {
+                self.peer_fin = Some(seg.seq.plus(seg.payload_len));
+                self.peer_fin_in_flight = None;
+            } else if f.fin() && self.state == State::TimeWait {
+                // Our last ACK was lost; the FIN restarts the 2MSL timer (§3.10.7.4).
+                self.notes.push((at.frame, NoteKind::FinIntoTimeWait));
+                self.tw_deadline = Some(at.ts.saturating_add(self.time_wait));
+            }
+            match (new_fin, acks_fin) {
+                (true, true) => Event::RcvFinAckOfFin,
+                (true, false) => Event::RcvFin,
+                (false, true) => Event::RcvAckOfFin,
+                _ if self.acks_syn(seg) => Event::RcvAckOfSyn,
+                _ => Event::RcvOther,
+            }
+        };
+        // A FIN can also complete our handshake (SYN_RCVD → ESTABLISHED → CLOSE_WAIT).
+        if self.state == State::SynRcvd
+            && matches!(event, Event::RcvFin | Event::RcvFinAckOfFin)
+            && self.acks_syn(seg)
+        {
+            self.observe(Event::RcvAckOfSyn, f, at);
+        }
+        let end = seg.seq_end();
+        if !f.rst() {
+            self.rcv_nxt = Some(self.rcv_nxt.map_or(end, |r| r.max(end)));
+        }
+        self.observe(event, f, at);
+    }
+
+    /// An ACK we send either covers the peer's FIN or shows it had not arrived yet: the FIN
+    /// crossed ours in flight (simultaneous close seen from the other side's capture point).
+    fn check_fin_receipt(&mut self, ack: SeqNum, at: At) {
+        if let Some(fin) = self.peer_fin {
+            let last = self.timeline[self.timeline.len() - 1];
+            let by_fin = matches!(last.cause, Cause::Received(flags) if flags.fin());
+            if ack.diff(fin) < 1 && by_fin && self.timeline.len() > 1 {
+                self.timeline.pop();
+                self.state = self.timeline[self.timeline.len() - 1].state;
+                self.peer_fin = None;
+                self.peer_fin_in_flight = Some(fin);
+                self.notes.push((at.frame, NoteKind::StepRetracted));
+            }
+        } else if let Some(fin) = self.peer_fin_in_flight {
+            if ack.diff(fin) >= 1 {
+                self.peer_fin_in_flight = None;
+                self.peer_fin = Some(fin);
+                self.apply(
+                    Event::RcvFin,
+                    unseen_cause(Event::RcvFin),
+                    at.ts,
+                    Some(at.frame),
+                    true,
+                );
+            }
+        }
+    }
+
+    /// Fires the TIME_WAIT timer if it is due at `now`.
+    pub fn on_timer(&mut self, now: Timestamp) {
+        if let Some(deadline) = self.time_wait_deadline() {
+            if deadline <= now {
+                self.apply(
+                    Event::TimeWaitTimeout,
+                    Cause::TimeWaitExpired,
+                    deadline,
+                    None,
+                    false,
+                );
+            }
+        }
+    }
+
+    /// A new incarnation of the 4-tuple began while this endpoint was in TIME_WAIT.
+    pub fn on_reincarnation(&mut self, at: At) {
+        self.apply(
+            Event::Reincarnation,
+            Cause::Reincarnated,
+            at.ts,
+            Some(at.frame),
+            false,
+        );
+    }
+
+    /// Whether the segment acknowledges our SYN and nothing we have not sent: an ACK in
+    /// (ISS, SND.MAX] — more than ISS+1 only when the SYN carried data (TCP Fast Open).
+    /// Whether `seg`, about to be sent, re-sends sequence space this endpoint already sent.
+    pub fn sent_before(&self, seg: &Segment) -> bool {
+        seg.seq_len() > 0 && self.snd_max.is_some_and(|m| seg.seq < m)
+    }
+
+    fn acks_syn(&self, seg: &Segment) -> bool {
+        let (Some(iss), true) = (self.iss, seg.flags.ack()) else {
+            return false;
+        };
+        let acked = seg.ack.diff(iss);
+        let sent = self.snd_max.map_or(1, |m| m.diff(iss).max(1));
+        (1..=sent).contains(&acked)
+    }
+
+    /// RFC 9293 §3.10.7 with RFC 5961's mitigation (as Linux does): in SYN_SENT a RST must
+    /// acknowledge our SYN; otherwise its sequence number must be RCV.NXT (or RCV.NXT-1 once
+    /// the peer's FIN is in), or at least in the window — an in-window RST that only drew a
+    /// challenge ACK is taken back by retraction when the endpoint then sends that ACK.
+    fn rst_acceptable(&self, seg: &Segment) -> bool {
+        match self.state {
+            State::SynSent => self.iss.is_none() || self.acks_syn(seg),
+            State::Listen | State::Closed => false,
+            _ => match self.rcv_nxt {
+                None => true,
+                Some(rcv) => {
+                    let d = seg.seq.diff(rcv);
+                    let after_fin = self.peer_fin.is_some();
+                    (0..(1 << 30)).contains(&d) || (after_fin && d == -1)
+                }
+            },
+        }
+    }
+}
+
+/// The cause we record for a step no captured segment shows.
+fn unseen_cause(event: Event) -> Cause {
+    let flags = |bits: u8| TcpFlags(bits);
+    match event {
+        Event::SndSyn => Cause::Sent(flags(TcpFlags::SYN)),
+        Event::SndSynAck => Cause::Sent(flags(TcpFlags::SYN | TcpFlags::ACK)),
+        Event::RcvSynAck => Cause::Received(flags(TcpFlags::SYN | TcpFlags::ACK)),
+        Event::RcvAckOfSyn | Event::RcvAckOfFin => Cause::Received(flags(TcpFlags::ACK)),
+        Event::RcvFin => Cause::Received(flags(TcpFlags::FIN | TcpFlags::ACK)),
+        _ => Cause::Received(flags(0)),
+    }
+}

@@ -1,0 +1,198 @@
+//! The RFC 9293 state machine as an observer sees it: one `match (state, event)` holding every
+//! arc of the §3.3.2 diagram (Figure 5) plus the reset and timer arcs of §3.10.7.
+//!
+//! Events are what the capture can show of one endpoint: a segment it sent, a segment it
+//! received (already classified against what it sent: does this ACK cover our SYN? our FIN?),
+//! or a timer. [`next`] is pure; [`super::endpoint::Endpoint`] classifies segments and records.
+
+use std::fmt;
+
+use super::state::State;
+
+/// How the endpoint opened: RFC 9293 returns a passively opened connection to LISTEN on a
+/// RST in SYN_RCVD, an actively opened one to CLOSED.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Open {
+    Active,
+    Passive,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Event {
+    /// Sent a SYN without ACK.
+    SndSyn,
+    /// Sent a SYN,ACK.
+    SndSynAck,
+    /// Sent a FIN (the first one: retransmissions are classified as [`Event::SndFinAgain`]).
+    SndFin,
+    /// Sent our FIN again: a retransmission.
+    SndFinAgain,
+    /// Sent a segment with none of SYN, FIN, RST: an ACK and maybe data.
+    SndAck,
+    SndRst,
+    /// Received a SYN without ACK.
+    RcvSyn,
+    /// Received a SYN,ACK that acknowledges our SYN.
+    RcvSynAck,
+    /// Received an ACK covering our SYN.
+    RcvAckOfSyn,
+    /// Received the peer's FIN for the first time, not acknowledging a FIN of ours.
+    RcvFin,
+    /// Received an ACK covering our FIN (no new FIN in it).
+    RcvAckOfFin,
+    /// Received the peer's first FIN in a segment that also acknowledges ours.
+    RcvFinAckOfFin,
+    /// Received a segment that changes nothing here: data, a duplicate ACK, a retransmitted
+    /// FIN, an old SYN.
+    RcvOther,
+    /// Received an acceptable RST.
+    RcvRst,
+    /// The 2·MSL TIME_WAIT timer expired.
+    TimeWaitTimeout,
+    /// A new connection on the same 4-tuple took over (a SYN accepted in TIME_WAIT).
+    Reincarnation,
+}
+
+impl Event {
+    pub const ALL: [Event; 16] = [
+        Event::SndSyn,
+        Event::SndSynAck,
+        Event::SndFin,
+        Event::SndFinAgain,
+        Event::SndAck,
+        Event::SndRst,
+        Event::RcvSyn,
+        Event::RcvSynAck,
+        Event::RcvAckOfSyn,
+        Event::RcvFin,
+        Event::RcvAckOfFin,
+        Event::RcvFinAckOfFin,
+        Event::RcvOther,
+        Event::RcvRst,
+        Event::TimeWaitTimeout,
+        Event::Reincarnation,
+    ];
+
+    pub fn is_send(self) -> bool {
+        matches!(
+            self,
+            Event::SndSyn
+                | Event::SndSynAck
+                | Event::SndFin
+                | Event::SndFinAgain
+                | Event::SndAck
+                | Event::SndRst
+        )
+    }
+}
+
+/// The labels of the RFC figure: `event / action`.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Event::SndSyn => "snd SYN",
+            Event::SndSynAck => "rcv SYN / snd SYN,ACK",
+            Event::SndFin => "close / snd FIN",
+            Event::SndFinAgain => "snd FIN again",
+            Event::SndAck => "snd ACK",
+            Event::SndRst => "snd RST",
+            Event::RcvSyn => "rcv SYN / snd SYN,ACK",
+            Event::RcvSynAck => "rcv SYN,ACK / snd ACK",
+            Event::RcvAckOfSyn => "rcv ACK of SYN",
+            Event::RcvFin => "rcv FIN / snd ACK",
+            Event::RcvAckOfFin => "rcv ACK of FIN",
+            Event::RcvFinAckOfFin => "rcv FIN,ACK / snd ACK",
+            Event::RcvOther => "rcv segment",
+            Event::RcvRst => "rcv RST",
+            Event::TimeWaitTimeout => "timeout = 2MSL",
+            Event::Reincarnation => "new SYN on 4-tuple",
+        })
+    }
+}
+
+/// The state `event` moves an endpoint in `state` to, or `None` if this event changes nothing
+/// there (retransmissions, data, and events that cannot happen in that state).
+pub fn next(state: State, event: Event, open: Open) -> Option<State> {
+    use Event::*;
+    use State::*;
+    match (state, event) {
+        // Opening (Figure 5, top half).
+        (Closed, SndSyn) => Some(SynSent),
+        (Listen, SndSynAck) => Some(SynRcvd),
+        // Simultaneous open: each side receives the other's SYN while in SYN_SENT.
+        (SynSent, RcvSyn) => Some(SynRcvd),
+        // ... or we see it answer with SYN,ACK without having seen the SYN reach it.
+        (SynSent, SndSynAck) => Some(SynRcvd),
+        (SynSent, RcvSynAck) => Some(Established),
+        (SynRcvd, RcvAckOfSyn) => Some(Established),
+        // In a simultaneous open the peer's SYN,ACK also acknowledges our SYN.
+        (SynRcvd, RcvSynAck) => Some(Established),
+        // "rcv RST" in SYN_RCVD returns a passive open to LISTEN (§3.10.7.4).
+        (SynRcvd, RcvRst) => Some(match open {
+            Open::Passive => Listen,
+            Open::Active => Closed,
+        }),
+        (SynSent, RcvRst) => Some(Closed),
+
+        // Closing (Figure 5, bottom half).
+        (Established, SndFin) | (SynRcvd, SndFin) => Some(FinWait1),
+        (Established, RcvFin) | (SynRcvd, RcvFin) => Some(CloseWait),
+        (CloseWait, SndFin) => Some(LastAck),
+        (FinWait1, RcvAckOfFin) => Some(FinWait2),
+        // Simultaneous close: the peer's FIN crosses ours.
+        (FinWait1, RcvFin) => Some(Closing),
+        // The peer's FIN and the ACK of ours in one segment.
+        (FinWait1, RcvFinAckOfFin) => Some(TimeWait),
+        (FinWait2, RcvFin) | (FinWait2, RcvFinAckOfFin) => Some(TimeWait),
+        (Closing, RcvAckOfFin) | (Closing, RcvFinAckOfFin) => Some(TimeWait),
+        (LastAck, RcvAckOfFin) | (LastAck, RcvFinAckOfFin) => Some(Closed),
+        (TimeWait, TimeWaitTimeout) | (TimeWait, Reincarnation) => Some(Closed),
+
+        // Aborts: a RST sent or accepted ends any connection that exists (§3.10.7.4).
+        (
+            SynSent | SynRcvd | Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck
+            | TimeWait,
+            SndRst,
+        ) => Some(Closed),
+        (Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait, RcvRst) => {
+            Some(Closed)
+        }
+
+        // Everything else changes nothing: retransmissions (SYN in SYN_SENT, SYN,ACK in
+        // SYN_RCVD, FIN in FIN_WAIT_1/CLOSING/LAST_ACK, FIN into TIME_WAIT), data and ACKs,
+        // RSTs to a listener or a closed socket, SYNs to a listener before its SYN,ACK.
+        (
+            Closed | Listen | SynSent | SynRcvd | Established | FinWait1 | FinWait2 | CloseWait
+            | Closing | LastAck | TimeWait,
+            _,
+        ) => None,
+    }
+}
+
+/// Whether an endpoint in `state` can do or undergo `event` without changing state. A
+/// segment that is neither an arc nor admissible contradicts our view of the endpoint: we
+/// missed something (see `Endpoint`'s retraction and inference).
+pub fn admissible(state: State, event: Event) -> bool {
+    use Event::*;
+    use State::*;
+    match event {
+        SndSyn => state == SynSent,
+        SndSynAck => state == SynRcvd,
+        SndFinAgain => matches!(state, FinWait1 | Closing | LastAck),
+        SndFin => false,
+        SndAck => matches!(
+            state,
+            Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait
+        ),
+        SndRst => matches!(state, Closed | Listen),
+        RcvSyn => matches!(state, Listen | SynRcvd | Established | TimeWait | Closed),
+        RcvSynAck => matches!(
+            state,
+            Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait | Closed
+        ),
+        RcvAckOfSyn | RcvOther | RcvAckOfFin => true,
+        RcvFin | RcvFinAckOfFin => matches!(state, CloseWait | Closing | LastAck | TimeWait),
+        RcvRst => matches!(state, Closed | Listen),
+        TimeWaitTimeout | Reincarnation => state != TimeWait,
+    }
+}

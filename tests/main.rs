@@ -1,0 +1,4 @@
+//! All integration tests, one binary (see Cargo.toml `autotests = false`).
+
+mod public_traces;
+mod support;
