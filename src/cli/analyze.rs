@@ -1,10 +1,9 @@
-//! The command line: one subcommand per user task, turned into library options at the edge.
+//! `tcpstate analyze`: the connection table, one connection's timelines, or JSON.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
 
 use tcpstate::flow::SegmentLog;
 use tcpstate::frame::Duration;
@@ -13,39 +12,7 @@ use tcpstate::tcp::state::Names;
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "tcpstate",
-    version,
-    about = "Reconstruct both endpoints' TCP state timelines from packet captures"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Reconstruct every connection's client and server state timelines.
-    Analyze(AnalyzeArgs),
-}
-
-#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
-pub enum NameStyle {
-    /// RFC 9293 names: SYN_RCVD, FIN_WAIT_1, CLOSED, ...
-    Rfc,
-    /// Linux netstat/ss names: SYN_RECV, FIN_WAIT1, CLOSE, ...
-    Linux,
-}
-
-impl From<NameStyle> for Names {
-    fn from(n: NameStyle) -> Names {
-        match n {
-            NameStyle::Rfc => Names::Rfc,
-            NameStyle::Linux => Names::Linux,
-        }
-    }
-}
+use super::NameStyle;
 
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
@@ -70,14 +37,7 @@ pub struct AnalyzeArgs {
     pub time_wait: f64,
 }
 
-/// Exit status: 0 success, 1 findings (check mismatches), 2 unusable input.
-pub fn run(cli: Cli) -> Result<u8> {
-    match cli.command {
-        Command::Analyze(args) => run_analyze(args),
-    }
-}
-
-fn run_analyze(args: AnalyzeArgs) -> Result<u8> {
+pub fn run(args: AnalyzeArgs) -> Result<u8> {
     if !(args.time_wait.is_finite() && args.time_wait >= 0.0) {
         bail!("--time-wait must be a non-negative number of seconds");
     }

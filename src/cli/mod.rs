@@ -1,0 +1,49 @@
+//! The command line: one subcommand per user task, turned into library options at the edge.
+
+mod analyze;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use tcpstate::tcp::state::Names;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tcpstate",
+    version,
+    about = "Reconstruct both endpoints' TCP state timelines from packet captures"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Reconstruct every connection's client and server state timelines.
+    Analyze(analyze::AnalyzeArgs),
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum NameStyle {
+    /// RFC 9293 names: SYN_RCVD, FIN_WAIT_1, CLOSED, ...
+    Rfc,
+    /// Linux netstat/ss names: SYN_RECV, FIN_WAIT1, CLOSE, ...
+    Linux,
+}
+
+impl From<NameStyle> for Names {
+    fn from(n: NameStyle) -> Names {
+        match n {
+            NameStyle::Rfc => Names::Rfc,
+            NameStyle::Linux => Names::Linux,
+        }
+    }
+}
+
+/// Exit status: 0 success, 1 findings (check mismatches), 2 unusable input.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Analyze(args) => analyze::run(args),
+    }
+}
