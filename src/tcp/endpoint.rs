@@ -288,6 +288,12 @@ impl Endpoint {
     /// A segment the peer sent, assumed received (see retraction).
     pub fn on_receive(&mut self, seg: &Segment, at: At) {
         let f = seg.flags;
+        if let Some(fin) = self.peer_fin_in_flight.take() {
+            // Segments of one direction arrive in the order they were sent: a FIN still in
+            // flight has arrived before anything its sender sent after it.
+            self.peer_fin = Some(fin);
+            self.apply(Event::RcvFin, unseen_cause(Event::RcvFin), at.ts, Some(at.frame), true);
+        }
         let event = if f.rst() {
             if self.rst_acceptable(seg) {
                 Event::RcvRst
