@@ -57,7 +57,7 @@ def stop(proc, sig=signal.SIGTERM):
 def run(sc, out_dir, trace, delay_ms, rng):
     client_ip, server_ip = topo.ADDR[sc.family]
     tmp = tempfile.mkdtemp(prefix="tcpstate-rec-")
-    procs = []
+    procs, poller = [], None
     topo.setup()
     try:
         fwd = spawn(topo.NS_FWD, sys.executable, f"{HERE}/forwarder.py",
@@ -96,10 +96,11 @@ def run(sc, out_dir, trace, delay_ms, rng):
         time.sleep(sc.settle)
         for cap in captures:
             stop(cap, signal.SIGINT)  # SIGINT: tcpdump flushes and closes the file
-        poller.stop()
         events = trace.stop()
         offset = (offset_before + realtime_offset_ns()) // 2
     finally:
+        if poller:
+            poller.stop()  # before its anchor processes go away
         for p in reversed(procs):
             stop(p)
         topo.teardown()

@@ -55,7 +55,8 @@ class TimewaitPoller:
 
     def stop(self):
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def _run(self):
         current = {}
