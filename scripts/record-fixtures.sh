@@ -22,6 +22,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 cleanup() {
     for ns in tcpst-client tcpst-fwd tcpst-server; do
+        [ -e "/run/netns/$ns" ] || continue
+        # Our tcpdump/forwarder/apps if the recorder itself was killed hard.
+        ip netns pids "$ns" | xargs -r kill 2>/dev/null || true
         ip netns del "$ns" 2>/dev/null || true
     done
     for inst in /sys/kernel/tracing/instances/tcpstate-rec*; do

@@ -4,8 +4,7 @@ Two private tracefs instances record the same event: with the `fields` option
 one shows `skaddr` (the socket's kernel address, the only stable identity: a
 connect's first event has source port 0), but prints the IPv6 address arrays
 as <INVALID-SIZE>; the other uses the event's own format, which has the
-addresses but no skaddr.  Both see the same events in the same order, so they
-are zipped together (and checked to agree).
+addresses but no skaddr.  Both see the same events, which are paired up.
 
 The trace clock is CLOCK_MONOTONIC; `to_realtime` shifts it to the Unix epoch
 that tcpdump timestamps use.
@@ -66,10 +65,16 @@ class KernelTrace:
         for d in self.dirs:
             _write(f"{d}/tracing_on", "0")
         with_skaddr, with_addrs = (self._read(d) for d in self.dirs)
-        if len(with_skaddr) != len(with_addrs):
-            raise RuntimeError("trace instances disagree (lost events?)")
+        # Each instance merges its per-CPU buffers by timestamp, so events of
+        # two CPUs a few us apart can come out in different orders: pair them
+        # by what they say, first come first served, not by position.
+        by_key = {}
+        for b in with_addrs:
+            key = (b["family"] == "AF_INET6", int(b["sport"]), int(b["dport"]),
+                   b["oldstate"], b["newstate"])
+            by_key.setdefault(key, []).append(b)
         events = []
-        for a, b in zip(with_skaddr, with_addrs):
+        for a in with_skaddr:
             ev = {
                 "mono_ns": a["mono_ns"],
                 "skaddr": a["skaddr"],
@@ -79,12 +84,15 @@ class KernelTrace:
                 "old": STATE_NAMES[int(a["oldstate"], 0)],
                 "new": STATE_NAMES[int(a["newstate"], 0)],
             }
+            key = (ev["family"] == 6, ev["sport"], ev["dport"],
+                   "TCP_" + ev["old"], "TCP_" + ev["new"])
+            twins = by_key.get(key)
+            if not twins or abs(twins[0]["mono_ns"] - a["mono_ns"]) > 1_000_000:
+                raise RuntimeError(f"no matching event in the second trace instance: {a}")
+            b = twins.pop(0)
             v6 = ev["family"] == 6
             ev["saddr"] = b["saddrv6"] if v6 else b["saddr"]
             ev["daddr"] = b["daddrv6"] if v6 else b["daddr"]
-            if (int(b["sport"]), int(b["dport"]), b["oldstate"], b["newstate"]) != (
-                    ev["sport"], ev["dport"], "TCP_" + ev["old"], "TCP_" + ev["new"]):
-                raise RuntimeError(f"trace instances disagree: {a} vs {b}")
             events.append(ev)
         return events
 
