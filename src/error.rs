@@ -39,10 +39,7 @@ pub enum CaptureError {
 
 impl CaptureError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        CaptureError::Io {
-            path: path.into(),
-            source,
-        }
+        CaptureError::Io { path: path.into(), source }
     }
 }
 

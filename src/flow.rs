@@ -86,18 +86,8 @@ impl Live {
             (seg.src, seg.dst, RoleBasis::Port)
         };
         let (c0, s0, cw, sw) = match roles {
-            RoleBasis::Syn | RoleBasis::SynAck => (
-                State::Closed,
-                State::Listen,
-                Initial::Closed,
-                Initial::Listening,
-            ),
-            RoleBasis::Port => (
-                State::Established,
-                State::Established,
-                Initial::MidStream,
-                Initial::MidStream,
-            ),
+            RoleBasis::Syn | RoleBasis::SynAck => (State::Closed, State::Listen, Initial::Closed, Initial::Listening),
+            RoleBasis::Port => (State::Established, State::Established, Initial::MidStream, Initial::MidStream),
         };
         Live {
             id,
@@ -108,10 +98,7 @@ impl Live {
             first: (at.frame, at.ts),
             last: (at.frame, at.ts),
             traffic: [Traffic::default(); 2],
-            endpoints: [
-                Endpoint::new(c0, cw, at.ts, time_wait),
-                Endpoint::new(s0, sw, at.ts, time_wait),
-            ],
+            endpoints: [Endpoint::new(c0, cw, at.ts, time_wait), Endpoint::new(s0, sw, at.ts, time_wait)],
             notes: Vec::new(),
             first_fin: None,
             simultaneous: false,
@@ -122,22 +109,14 @@ impl Live {
     }
 
     fn apply(&mut self, seg: &Segment, at: At) {
-        let from = if seg.src == self.client && seg.dst == self.server {
-            Role::Client
-        } else {
-            Role::Server
-        };
+        let from = if seg.src == self.client && seg.dst == self.server { Role::Client } else { Role::Server };
         let (s, r) = (from.index(), from.peer().index());
         self.last = (at.frame, at.ts);
         self.traffic[s].packets += 1;
         self.traffic[s].bytes += u64::from(seg.payload_len);
         let f = seg.flags;
         if (f.syn() && (f.fin() || f.rst())) || f.0 & 0x17 == 0 {
-            self.notes.push(Note {
-                frame: at.frame,
-                by: from,
-                kind: NoteKind::ImpossibleFlags,
-            });
+            self.notes.push(Note { frame: at.frame, by: from, kind: NoteKind::ImpossibleFlags });
         }
         if f.syn() && f.ack() {
             self.syn_ack_seen = true;
@@ -170,29 +149,23 @@ impl Live {
         }
         self.endpoints[r].on_receive(seg, at);
         if f.rst() && self.reset.is_none() {
-            let receiver_reset = receiver_before != self.endpoints[r].state()
-                && self.endpoints[r].state() == State::Closed;
+            let receiver_reset =
+                receiver_before != self.endpoints[r].state() && self.endpoints[r].state() == State::Closed;
             if receiver_reset || sender_before != State::Closed {
                 self.reset = Some((from, sender_before));
             }
         }
         for (role, ep) in [(Role::Client, 0), (Role::Server, 1)] {
             for (frame, kind) in self.endpoints[ep].notes.drain(..) {
-                self.notes.push(Note {
-                    frame,
-                    by: role,
-                    kind,
-                });
+                self.notes.push(Note { frame, by: role, kind });
             }
         }
     }
 
     fn ending(&self) -> Ending {
         let [c, s] = &self.endpoints;
-        let server_refused = s
-            .timeline()
-            .first()
-            .is_some_and(|t| t.cause == crate::timeline::Cause::Initial(Initial::NoListener));
+        let server_refused =
+            s.timeline().first().is_some_and(|t| t.cause == crate::timeline::Cause::Initial(Initial::NoListener));
         if server_refused {
             return Ending::Refused;
         }
@@ -234,10 +207,7 @@ impl Live {
             duration: self.last.1.since(self.first.1),
             ending,
             traffic: self.traffic,
-            endpoints: Endpoints {
-                client: c.into_timeline(),
-                server: s.into_timeline(),
-            },
+            endpoints: Endpoints { client: c.into_timeline(), server: s.into_timeline() },
             notes: self.notes,
             segments: self.segments,
         }
@@ -274,13 +244,7 @@ struct KeyOrd(SocketAddr, SocketAddr);
 
 impl FlowTable {
     pub fn new(time_wait: Duration, log: SegmentLog) -> FlowTable {
-        FlowTable {
-            live: HashMap::new(),
-            timers: BinaryHeap::new(),
-            next_id: 0,
-            time_wait,
-            log,
-        }
+        FlowTable { live: HashMap::new(), timers: BinaryHeap::new(), next_id: 0, time_wait, log }
     }
 
     /// Connections currently held in memory.
@@ -307,8 +271,7 @@ impl FlowTable {
             let id = self.next_id;
             self.next_id += 1;
             let log = self.log.wants(id);
-            self.live
-                .insert(key, Live::new(id, seg, at, self.time_wait, log));
+            self.live.insert(key, Live::new(id, seg, at, self.time_wait, log));
         }
         let Some(live) = self.live.get_mut(&key) else {
             return;
@@ -322,8 +285,7 @@ impl FlowTable {
         live.apply(seg, at);
         for (ep, was) in live.endpoints.iter().zip(before) {
             if let Some(deadline) = ep.time_wait_deadline().filter(|d| Some(*d) != was) {
-                self.timers
-                    .push(Reverse((deadline, live.id, KeyOrd(key.0, key.1))));
+                self.timers.push(Reverse((deadline, live.id, KeyOrd(key.0, key.1))));
             }
         }
     }

@@ -4,19 +4,7 @@ use std::fmt;
 
 /// A frame number exactly as Wireshark shows it: 1-based, counting every record of the
 /// capture (TCP or not) in file order, so users can type it into Wireshark's "Go to packet".
-#[derive(
-    Copy,
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct FrameNo(pub u64);
 
@@ -35,10 +23,7 @@ impl Timestamp {
     pub const NANOS_PER_SEC: i64 = 1_000_000_000;
 
     pub fn from_parts(secs: i64, nanos: i64) -> Self {
-        Timestamp(
-            secs.saturating_mul(Self::NANOS_PER_SEC)
-                .saturating_add(nanos),
-        )
+        Timestamp(secs.saturating_mul(Self::NANOS_PER_SEC).saturating_add(nanos))
     }
 
     pub fn from_secs_f64(secs: f64) -> Self {
@@ -70,8 +55,7 @@ impl fmt::Display for Timestamp {
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let raw = serde_json::value::RawValue::from_string(self.to_string())
-            .map_err(serde::ser::Error::custom)?;
+        let raw = serde_json::value::RawValue::from_string(self.to_string()).map_err(serde::ser::Error::custom)?;
         raw.serialize(s)
     }
 }
@@ -97,9 +81,7 @@ fn parse_decimal_seconds(s: &str) -> Option<i64> {
             nanos += d * 10i64.pow(8 - i as u32);
         }
     }
-    let v = secs
-        .checked_mul(Timestamp::NANOS_PER_SEC)?
-        .checked_add(nanos)?;
+    let v = secs.checked_mul(Timestamp::NANOS_PER_SEC)?.checked_add(nanos)?;
     Some(if neg { -v } else { v })
 }
 
@@ -129,10 +111,7 @@ mod tests {
 
     #[test]
     fn timestamp_prints_nine_decimals() {
-        assert_eq!(
-            Timestamp::from_parts(1_700_000_000, 123_456_000).to_string(),
-            "1700000000.123456000"
-        );
+        assert_eq!(Timestamp::from_parts(1_700_000_000, 123_456_000).to_string(), "1700000000.123456000");
         assert_eq!(Timestamp(-1).to_string(), "-1.999999999");
     }
 

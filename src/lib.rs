@@ -37,10 +37,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            time_wait: Duration::from_secs_f64(60.0),
-            segments: SegmentLog::None,
-        }
+        Options { time_wait: Duration::from_secs_f64(60.0), segments: SegmentLog::None }
     }
 }
 
@@ -64,16 +61,9 @@ pub struct Report {
 
 /// Reads every frame of `inputs` (merged by time) and hands each connection to `sink` when it
 /// is finished: superseded by a new incarnation, or at the end of the capture (in id order).
-pub fn analyze(
-    inputs: &[PathBuf],
-    opts: &Options,
-    sink: &mut impl Sink,
-) -> Result<Report, CaptureError> {
+pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut impl Sink) -> Result<Report, CaptureError> {
     let mut cap = Capture::open(inputs)?;
-    let mut report = Report {
-        files: inputs.to_vec(),
-        ..Report::default()
-    };
+    let mut report = Report { files: inputs.to_vec(), ..Report::default() };
     let mut table = FlowTable::new(opts.time_wait, opts.segments.clone());
     let mut frame = Frame::default();
     let mut unsupported: BTreeMap<i32, ()> = BTreeMap::new();
@@ -84,19 +74,10 @@ pub fn analyze(
         match decode::decode(frame.linktype, &frame.data) {
             Ok(seg) => {
                 report.frames.tcp += 1;
-                table.on_segment(
-                    &seg,
-                    At {
-                        ts: frame.ts,
-                        frame: frame.no,
-                    },
-                    sink,
-                );
+                table.on_segment(&seg, At { ts: frame.ts, frame: frame.no }, sink);
             }
             Err(reason) => {
-                if reason == SkipReason::UnsupportedLinkType
-                    && unsupported.insert(frame.linktype, ()).is_none()
-                {
+                if reason == SkipReason::UnsupportedLinkType && unsupported.insert(frame.linktype, ()).is_none() {
                     report.warnings.push(format!(
                         "frame {}: link type {} is not supported; its frames are skipped",
                         frame.no,
@@ -107,9 +88,7 @@ pub fn analyze(
             }
         }
     }
-    report
-        .warnings
-        .extend(cap.warnings.iter().map(Warning::to_string));
+    report.warnings.extend(cap.warnings.iter().map(Warning::to_string));
     table.finish(report.last_ts.unwrap_or_default(), sink);
     Ok(report)
 }

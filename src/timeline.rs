@@ -84,15 +84,9 @@ pub enum Cause {
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Cause::Initial(Initial::Closed) | Cause::Initial(Initial::Listening) => {
-                f.write_str("before first frame")
-            }
-            Cause::Initial(Initial::NoListener) => {
-                f.write_str("no listener: SYN answered with RST")
-            }
-            Cause::Initial(Initial::MidStream) => {
-                f.write_str("connection already open when the capture started")
-            }
+            Cause::Initial(Initial::Closed) | Cause::Initial(Initial::Listening) => f.write_str("before first frame"),
+            Cause::Initial(Initial::NoListener) => f.write_str("no listener: SYN answered with RST"),
+            Cause::Initial(Initial::MidStream) => f.write_str("connection already open when the capture started"),
             Cause::Sent(flags) => write!(f, "sent {flags}"),
             Cause::Received(flags) => write!(f, "received {flags}"),
             Cause::TimeWaitExpired => f.write_str("2MSL timer expired"),

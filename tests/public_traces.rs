@@ -45,21 +45,14 @@ fn tshark_streams(capture: &Path) -> BTreeMap<u64, u64> {
         .filter(|l| !l.is_empty())
         .map(|l| {
             let cells: Vec<&str> = l.split('\t').collect();
-            (
-                cells[fno].parse().unwrap(),
-                cells[stream].split('|').next().unwrap().parse().unwrap(),
-            )
+            (cells[fno].parse().unwrap(), cells[stream].split('|').next().unwrap().parse().unwrap())
         })
         .collect()
 }
 
 #[test]
 fn there_are_public_traces_to_check() {
-    assert!(
-        captures().len() >= 50,
-        "expected the 52 public captures, found {}",
-        captures().len()
-    );
+    assert!(captures().len() >= 50, "expected the 52 public captures, found {}", captures().len());
 }
 
 #[test]

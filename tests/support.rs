@@ -14,13 +14,14 @@ pub fn public_traces() -> PathBuf {
 /// Analyzes with every segment recorded, connections in id order.
 #[track_caller]
 pub fn run(path: &Path) -> (Report, Vec<Connection>) {
-    let opts = Options {
-        segments: SegmentLog::All,
-        ..Options::default()
-    };
+    let opts = Options { segments: SegmentLog::All, ..Options::default() };
     let mut conns = Vec::new();
-    let report = analyze(&[path.to_path_buf()], &opts, &mut conns)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let report =
+        analyze(&[path.to_path_buf()], &opts, &mut conns).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     conns.sort_by_key(|c| c.id);
     (report, conns)
+}
+
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }

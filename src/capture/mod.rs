@@ -81,19 +81,13 @@ impl Input {
             Box::new(File::open(path).map_err(|e| CaptureError::io(path, e))?)
         };
         let stream = decompressed(BufReader::new(raw)).map_err(|e| CaptureError::io(path, e))?;
-        let at = Location {
-            path: path.to_path_buf(),
-            frame: None,
-            offset: 0,
-        };
+        let at = Location { path: path.to_path_buf(), frame: None, offset: 0 };
         let reader = create_reader(INITIAL_BUFFER, stream).map_err(|e| CaptureError::Format {
             at,
             what: match e {
                 PcapError::Eof => "empty file: no capture header".to_string(),
                 PcapError::Incomplete(_) => "file too short for a capture header".to_string(),
-                PcapError::HeaderNotRecognized => {
-                    "not a pcap or pcapng capture (unknown magic number)".to_string()
-                }
+                PcapError::HeaderNotRecognized => "not a pcap or pcapng capture (unknown magic number)".to_string(),
                 other => format!("cannot read the capture header: {other:?}"),
             },
         })?;
@@ -102,11 +96,7 @@ impl Input {
             reader,
             offset: 0,
             records: 0,
-            layout: Layout {
-                legacy_linktype: 1,
-                legacy_nanos: false,
-                interfaces: Vec::new(),
-            },
+            layout: Layout { legacy_linktype: 1, legacy_nanos: false, interfaces: Vec::new() },
             buffer_size: INITIAL_BUFFER,
             done: false,
         })
@@ -117,20 +107,12 @@ impl Input {
     }
 
     fn location(&self) -> Location {
-        Location {
-            path: self.path.clone(),
-            frame: Some(FrameNo(self.records + 1)),
-            offset: self.offset,
-        }
+        Location { path: self.path.clone(), frame: Some(FrameNo(self.records + 1)), offset: self.offset }
     }
 
     /// Reads the next frame into `out`. `Ok(false)` at the end of the input; a file cut short
     /// mid-record ends the input with a warning instead of an error.
-    pub fn next_into(
-        &mut self,
-        out: &mut Frame,
-        warnings: &mut Vec<Warning>,
-    ) -> Result<bool, CaptureError> {
+    pub fn next_into(&mut self, out: &mut Frame, warnings: &mut Vec<Warning>) -> Result<bool, CaptureError> {
         while !self.done {
             match self.reader.next() {
                 Ok((len, block)) => {
@@ -162,41 +144,31 @@ impl Input {
                         self.done = true;
                         warnings.push(Warning {
                             at: self.location(),
-                            what: "file ends in the middle of a record (capture cut short?); frames read so far are used".to_string(),
+                            what:
+                                "file ends in the middle of a record (capture cut short?); frames read so far are used"
+                                    .to_string(),
                         });
                     } else if let Err(e) = self.reader.refill() {
                         let what = format!("read failed: {}", describe(&e));
-                        return Err(CaptureError::Format {
-                            at: self.location(),
-                            what,
-                        });
+                        return Err(CaptureError::Format { at: self.location(), what });
                     }
                 }
                 Err(PcapError::BufferTooSmall) => {
                     if self.buffer_size >= MAX_BLOCK || !self.reader.grow(self.buffer_size * 2) {
                         return Err(CaptureError::Format {
                             at: self.location(),
-                            what: format!(
-                                "record larger than {} MiB (corrupt length field?)",
-                                MAX_BLOCK >> 20
-                            ),
+                            what: format!("record larger than {} MiB (corrupt length field?)", MAX_BLOCK >> 20),
                         });
                     }
                     self.buffer_size *= 2;
                 }
                 Err(PcapError::UnexpectedEof) => {
                     self.done = true;
-                    warnings.push(Warning {
-                        at: self.location(),
-                        what: "unexpected end of file".to_string(),
-                    });
+                    warnings.push(Warning { at: self.location(), what: "unexpected end of file".to_string() });
                 }
                 Err(e) => {
                     let what = format!("corrupt record: {}", describe(&e));
-                    return Err(CaptureError::Format {
-                        at: self.location(),
-                        what,
-                    });
+                    return Err(CaptureError::Format { at: self.location(), what });
                 }
             }
         }
@@ -215,11 +187,7 @@ fn describe(e: &PcapError<&[u8]>) -> String {
 }
 
 /// Interprets one block; fills `out` and returns `Ok(true)` when it is a packet.
-fn take_block(
-    block: PcapBlockOwned<'_>,
-    layout: &mut Layout,
-    out: &mut Frame,
-) -> Result<bool, String> {
+fn take_block(block: PcapBlockOwned<'_>, layout: &mut Layout, out: &mut Frame) -> Result<bool, String> {
     let interfaces = &mut layout.interfaces;
     match block {
         PcapBlockOwned::LegacyHeader(h) => {
@@ -253,11 +221,7 @@ fn take_block(
         }
         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
             let iface = interfaces.get(epb.if_id as usize).ok_or_else(|| {
-                format!(
-                    "packet names interface {} but only {} are described",
-                    epb.if_id,
-                    interfaces.len()
-                )
+                format!("packet names interface {} but only {} are described", epb.if_id, interfaces.len())
             })?;
             let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
             let ts = ng_timestamp(units, iface);
@@ -265,19 +229,10 @@ fn take_block(
             Ok(true)
         }
         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-            let iface = interfaces
-                .first()
-                .ok_or("simple packet block before any interface description")?;
+            let iface = interfaces.first().ok_or("simple packet block before any interface description")?;
             // Simple packets carry no timestamp; they sort at the epoch.
             let linktype = iface.linktype;
-            fill(
-                out,
-                Timestamp(0),
-                linktype,
-                spb.origlen,
-                spb.data,
-                spb.origlen,
-            );
+            fill(out, Timestamp(0), linktype, spb.origlen, spb.data, spb.origlen);
             Ok(true)
         }
         PcapBlockOwned::NG(_) => Ok(false),
@@ -304,9 +259,7 @@ fn fill(out: &mut Frame, ts: Timestamp, linktype: i32, orig_len: u32, data: &[u8
 
 /// gzip is recognised by its magic bytes, not by the file name: mail attachments and
 /// `tcpdump -w - | gzip` rarely keep the extension.
-fn decompressed<R: std::io::BufRead + Send + 'static>(
-    mut r: R,
-) -> std::io::Result<Box<dyn Read + Send>> {
+fn decompressed<R: std::io::BufRead + Send + 'static>(mut r: R) -> std::io::Result<Box<dyn Read + Send>> {
     let head = r.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(flate2::bufread::MultiGzDecoder::new(r)))
@@ -326,16 +279,9 @@ pub struct Capture {
 
 impl Capture {
     pub fn open(paths: &[PathBuf]) -> Result<Capture, CaptureError> {
-        let inputs = paths
-            .iter()
-            .map(|p| Input::open(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut cap = Capture {
-            heads: (0..inputs.len()).map(|_| None).collect(),
-            inputs,
-            next_no: 0,
-            warnings: Vec::new(),
-        };
+        let inputs = paths.iter().map(|p| Input::open(p)).collect::<Result<Vec<_>, _>>()?;
+        let mut cap =
+            Capture { heads: (0..inputs.len()).map(|_| None).collect(), inputs, next_no: 0, warnings: Vec::new() };
         for i in 0..cap.inputs.len() {
             cap.advance(i, Frame::default())?;
         }
@@ -358,12 +304,7 @@ impl Capture {
                 None
             }
         } else {
-            self.heads
-                .iter()
-                .enumerate()
-                .filter_map(|(i, h)| h.as_ref().map(|f| (f.ts, i)))
-                .min()
-                .map(|(_, i)| i)
+            self.heads.iter().enumerate().filter_map(|(i, h)| h.as_ref().map(|f| (f.ts, i))).min().map(|(_, i)| i)
         };
         let Some(i) = pick else { return Ok(false) };
         let mut head = self.heads[i].take().unwrap_or_default();

@@ -41,17 +41,11 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
     if !(args.time_wait.is_finite() && args.time_wait >= 0.0) {
         bail!("--time-wait must be a non-negative number of seconds");
     }
-    let opts = Options {
-        time_wait: Duration::from_secs_f64(args.time_wait),
-        segments: SegmentLog::None,
-    };
+    let opts = Options { time_wait: Duration::from_secs_f64(args.time_wait), segments: SegmentLog::None };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if args.jsonl {
-        let mut sink = LineSink {
-            out: &mut out,
-            error: None,
-        };
+        let mut sink = LineSink { out: &mut out, error: None };
         analyze(&args.captures, &opts, &mut sink)?;
         if let Some(e) = sink.error {
             return Err(e.into());
@@ -67,11 +61,7 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
         json::write_document(&mut out, &report, &conns)?;
     } else if let Some(id) = args.conn {
         let c = conns.iter().find(|c| c.id == id).with_context(|| {
-            format!(
-                "no connection {id}: the capture has {} (ids 0–{})",
-                conns.len(),
-                conns.len().saturating_sub(1)
-            )
+            format!("no connection {id}: the capture has {} (ids 0–{})", conns.len(), conns.len().saturating_sub(1))
         })?;
         out.write_all(text::connection_timelines(&report, c, names).as_bytes())?;
     } else {

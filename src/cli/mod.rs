@@ -8,11 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tcpstate::tcp::state::Names;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "tcpstate",
-    version,
-    about = "Reconstruct both endpoints' TCP state timelines from packet captures"
-)]
+#[command(name = "tcpstate", version, about = "Reconstruct both endpoints' TCP state timelines from packet captures")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

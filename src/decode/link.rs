@@ -61,8 +61,7 @@ const MAX_MPLS_LABELS: usize = 16;
 const MAX_VLAN_TAGS: usize = 8;
 
 fn be16(data: &[u8], at: usize) -> Option<u16> {
-    data.get(at..at + 2)
-        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    data.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]))
 }
 
 /// Returns the IP version and the bytes starting at the IP header.
@@ -72,10 +71,7 @@ pub fn strip(linktype: i32, data: &[u8]) -> Result<(Network, &[u8]), SkipReason>
             let mut ethertype = be16(data, 12).ok_or(SkipReason::Truncated)?;
             let mut at = 14;
             let mut tags = 0;
-            while matches!(
-                ethertype,
-                ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
-            ) {
+            while matches!(ethertype, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
                 tags += 1;
                 if tags > MAX_VLAN_TAGS {
                     return Err(SkipReason::Malformed);

@@ -8,8 +8,7 @@ pub mod segment;
 use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{
-    ip_number, IpNumber, Ipv4HeaderSlice, Ipv6ExtensionsSlice, Ipv6HeaderSlice, TcpHeaderSlice,
-    TcpOptionElement,
+    ip_number, IpNumber, Ipv4HeaderSlice, Ipv6ExtensionsSlice, Ipv6HeaderSlice, TcpHeaderSlice, TcpOptionElement,
 };
 
 use crate::error::SkipReason;
@@ -51,12 +50,7 @@ fn ipv4(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
         total.checked_sub(header_len).ok_or(SkipReason::Malformed)?
     };
     let rest = &ip[header_len..];
-    Ok((
-        h.source_addr().into(),
-        h.destination_addr().into(),
-        tcp_len,
-        rest,
-    ))
+    Ok((h.source_addr().into(), h.destination_addr().into(), tcp_len, rest))
 }
 
 fn ipv6(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
@@ -65,11 +59,10 @@ fn ipv6(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
         etherparse::err::ipv6::HeaderSliceError::Content(_) => SkipReason::Malformed,
     })?;
     let after = &ip[IPV6_HEADER..];
-    let (exts, next, rest) =
-        Ipv6ExtensionsSlice::from_slice(h.next_header(), after).map_err(|e| match e {
-            etherparse::err::ipv6_exts::HeaderSliceError::Len(_) => SkipReason::Truncated,
-            etherparse::err::ipv6_exts::HeaderSliceError::Content(_) => SkipReason::Malformed,
-        })?;
+    let (exts, next, rest) = Ipv6ExtensionsSlice::from_slice(h.next_header(), after).map_err(|e| match e {
+        etherparse::err::ipv6_exts::HeaderSliceError::Len(_) => SkipReason::Truncated,
+        etherparse::err::ipv6_exts::HeaderSliceError::Content(_) => SkipReason::Malformed,
+    })?;
     if exts.is_fragmenting_payload() {
         return Err(SkipReason::IpFragment);
     }
@@ -79,54 +72,29 @@ fn ipv6(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
     let ext_len = after.len() - rest.len();
     let payload = usize::from(h.payload_length());
     // Jumbograms (payload length 0 with a hop-by-hop option) fall back to the captured size.
-    let tcp_len = if payload == 0 {
-        rest.len()
-    } else {
-        payload.checked_sub(ext_len).ok_or(SkipReason::Malformed)?
-    };
-    Ok((
-        h.source_addr().into(),
-        h.destination_addr().into(),
-        tcp_len,
-        rest,
-    ))
+    let tcp_len = if payload == 0 { rest.len() } else { payload.checked_sub(ext_len).ok_or(SkipReason::Malformed)? };
+    Ok((h.source_addr().into(), h.destination_addr().into(), tcp_len, rest))
 }
 
-fn tcp_segment(
-    src: IpAddr,
-    dst: IpAddr,
-    tcp_len: usize,
-    tcp: &[u8],
-) -> Result<Segment, SkipReason> {
+fn tcp_segment(src: IpAddr, dst: IpAddr, tcp_len: usize, tcp: &[u8]) -> Result<Segment, SkipReason> {
     match TcpHeaderSlice::from_slice(tcp) {
         Ok(h) => {
             let header_len = usize::from(h.data_offset()) * 4;
-            let payload_len = tcp_len
-                .checked_sub(header_len)
-                .ok_or(SkipReason::Malformed)?;
+            let payload_len = tcp_len.checked_sub(header_len).ok_or(SkipReason::Malformed)?;
             let mut seg = base_segment(src, dst, &h, payload_len)?;
             seg.options = options(&h);
             Ok(seg)
         }
         Err(etherparse::err::tcp::HeaderSliceError::Content(_)) => Err(SkipReason::Malformed),
-        Err(etherparse::err::tcp::HeaderSliceError::Len(_)) => {
-            truncated_options(src, dst, tcp_len, tcp)
-        }
+        Err(etherparse::err::tcp::HeaderSliceError::Len(_)) => truncated_options(src, dst, tcp_len, tcp),
     }
 }
 
 /// A snap length that cuts into the TCP options still leaves the 20 fixed bytes: decode those
 /// (with the options dropped) so the segment still drives the state machines.
-fn truncated_options(
-    src: IpAddr,
-    dst: IpAddr,
-    tcp_len: usize,
-    tcp: &[u8],
-) -> Result<Segment, SkipReason> {
-    let fixed: [u8; TCP_MIN_HEADER] = tcp
-        .get(..TCP_MIN_HEADER)
-        .and_then(|b| b.try_into().ok())
-        .ok_or(SkipReason::Truncated)?;
+fn truncated_options(src: IpAddr, dst: IpAddr, tcp_len: usize, tcp: &[u8]) -> Result<Segment, SkipReason> {
+    let fixed: [u8; TCP_MIN_HEADER] =
+        tcp.get(..TCP_MIN_HEADER).and_then(|b| b.try_into().ok()).ok_or(SkipReason::Truncated)?;
     let declared = usize::from(fixed[12] >> 4) * 4;
     if declared < TCP_MIN_HEADER {
         return Err(SkipReason::Malformed);
@@ -138,12 +106,7 @@ fn truncated_options(
     base_segment(src, dst, &h, payload_len)
 }
 
-fn base_segment(
-    src: IpAddr,
-    dst: IpAddr,
-    h: &TcpHeaderSlice<'_>,
-    payload_len: usize,
-) -> Result<Segment, SkipReason> {
+fn base_segment(src: IpAddr, dst: IpAddr, h: &TcpHeaderSlice<'_>, payload_len: usize) -> Result<Segment, SkipReason> {
     let raw_flags = h.slice().get(13).copied().ok_or(SkipReason::Truncated)?;
     Ok(Segment {
         src: SocketAddr::new(src, h.source_port()),

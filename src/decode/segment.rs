@@ -122,20 +122,9 @@ mod tests {
 
     #[test]
     fn flags_print_in_wireshark_order() {
-        assert_eq!(
-            TcpFlags(TcpFlags::SYN | TcpFlags::ACK).to_string(),
-            "SYN,ACK"
-        );
-        assert_eq!(
-            TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK).to_string(),
-            "FIN,PSH,ACK"
-        );
-        assert_eq!(
-            TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK)
-                .control()
-                .to_string(),
-            "FIN,ACK"
-        );
+        assert_eq!(TcpFlags(TcpFlags::SYN | TcpFlags::ACK).to_string(), "SYN,ACK");
+        assert_eq!(TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK).to_string(), "FIN,PSH,ACK");
+        assert_eq!(TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK).control().to_string(), "FIN,ACK");
         assert_eq!(TcpFlags(0).to_string(), "none");
     }
 }

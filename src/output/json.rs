@@ -20,16 +20,8 @@ struct Document<'a> {
     connections: &'a [Connection],
 }
 
-pub fn write_document(
-    out: &mut impl Write,
-    report: &Report,
-    connections: &[Connection],
-) -> io::Result<()> {
-    let files: Vec<String> = report
-        .files
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
+pub fn write_document(out: &mut impl Write, report: &Report, connections: &[Connection]) -> io::Result<()> {
+    let files: Vec<String> = report.files.iter().map(|p| p.display().to_string()).collect();
     let doc = Document {
         schema: SCHEMA,
         file: files.first().cloned().unwrap_or_default(),

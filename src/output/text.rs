@@ -28,17 +28,8 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = String::new();
     let line = |cells: Vec<String>, out: &mut String| {
         let last = cells.len().saturating_sub(1);
-        let parts: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == last {
-                    c.clone()
-                } else {
-                    pad(c, widths[i])
-                }
-            })
-            .collect();
+        let parts: Vec<String> =
+            cells.iter().enumerate().map(|(i, c)| if i == last { c.clone() } else { pad(c, widths[i]) }).collect();
         let _ = writeln!(out, "{}", parts.join("  ").trim_end());
     };
     line(header.iter().map(|s| s.to_string()).collect(), &mut out);
@@ -58,12 +49,7 @@ pub fn summary_table(report: &Report, conns: &[Connection], names: Names) -> Str
     let _ = writeln!(
         out,
         "{}: {} frames ({} TCP), {} connections, capture starts {}",
-        report
-            .files
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
+        report.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
         report.frames.total,
         report.frames.tcp,
         conns.len(),
@@ -85,19 +71,7 @@ pub fn summary_table(report: &Report, conns: &[Connection], names: Names) -> Str
             ]
         })
         .collect();
-    out.push_str(&table(
-        &[
-            "ID",
-            "CLIENT",
-            "SERVER",
-            "START",
-            "DURATION",
-            "CLIENT END",
-            "SERVER END",
-            "ENDING",
-        ],
-        &rows,
-    ));
+    out.push_str(&table(&["ID", "CLIENT", "SERVER", "START", "DURATION", "CLIENT END", "SERVER END", "ENDING"], &rows));
     if conns.iter().any(|c| c.roles == RoleBasis::Port) {
         out.push_str("* no handshake seen: roles guessed from the ports\n");
     }
@@ -116,11 +90,7 @@ fn cell(t: &Transition, names: Names) -> String {
 pub fn connection_timelines(report: &Report, c: &Connection, names: Names) -> String {
     let origin: Timestamp = report.first_ts.unwrap_or(c.start);
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "connection {}: client {} → server {}",
-        c.id, c.client, c.server
-    );
+    let _ = writeln!(out, "connection {}: client {} → server {}", c.id, c.client, c.server);
     let _ = writeln!(
         out,
         "ending: {}; {} frames {}–{}, duration {}",
@@ -140,15 +110,7 @@ pub fn connection_timelines(report: &Report, c: &Connection, names: Names) -> St
         }
     }
     // Within one frame the sender's step comes before the receiver's.
-    entries.sort_by_key(|(ts, i, role, t)| {
-        (
-            *ts,
-            t.frame,
-            matches!(t.cause, Cause::Received(_)),
-            *role,
-            *i,
-        )
-    });
+    entries.sort_by_key(|(ts, i, role, t)| (*ts, t.frame, matches!(t.cause, Cause::Received(_)), *role, *i));
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|(ts, _, role, t)| {

@@ -9,12 +9,7 @@ pub fn utc(ts: Timestamp) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{micros:06} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{micros:06} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
@@ -36,11 +31,7 @@ pub fn relative(ts: Timestamp, origin: Timestamp) -> String {
     let d = ts.0 - origin.0;
     let sign = if d < 0 { "-" } else { "+" };
     let d = d.unsigned_abs();
-    format!(
-        "{sign}{}.{:06}",
-        d / 1_000_000_000,
-        d % 1_000_000_000 / 1000
-    )
+    format!("{sign}{}.{:06}", d / 1_000_000_000, d % 1_000_000_000 / 1000)
 }
 
 #[cfg(test)]
@@ -49,17 +40,8 @@ mod tests {
 
     #[test]
     fn utc_formats_known_instants() {
-        assert_eq!(
-            utc(Timestamp::from_parts(1_700_000_000, 0)),
-            "2023-11-14 22:13:20.000000 UTC"
-        );
-        assert_eq!(
-            utc(Timestamp::from_parts(951_782_400, 5_000)),
-            "2000-02-29 00:00:00.000005 UTC"
-        );
-        assert_eq!(
-            relative(Timestamp(1_500), Timestamp(2_000_001_000)),
-            "-1.999999"
-        );
+        assert_eq!(utc(Timestamp::from_parts(1_700_000_000, 0)), "2023-11-14 22:13:20.000000 UTC");
+        assert_eq!(utc(Timestamp::from_parts(951_782_400, 5_000)), "2000-02-29 00:00:00.000005 UTC");
+        assert_eq!(relative(Timestamp(1_500), Timestamp(2_000_001_000)), "-1.999999");
     }
 }

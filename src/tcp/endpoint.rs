@@ -27,14 +27,8 @@ pub struct At {
 }
 
 /// Events an unseen segment could have caused, in the order we try them as explanations.
-const UNSEEN: [Event; 6] = [
-    Event::SndSyn,
-    Event::RcvSynAck,
-    Event::SndSynAck,
-    Event::RcvAckOfSyn,
-    Event::RcvFin,
-    Event::RcvAckOfFin,
-];
+const UNSEEN: [Event; 6] =
+    [Event::SndSyn, Event::RcvSynAck, Event::SndSynAck, Event::RcvAckOfSyn, Event::RcvFin, Event::RcvAckOfFin];
 
 #[derive(Clone, Debug)]
 pub struct Endpoint {
@@ -56,6 +50,16 @@ pub struct Endpoint {
     time_wait: Duration,
     tw_deadline: Option<Timestamp>,
     timeline: Vec<Transition>,
+    /// The event behind each timeline entry (`None` for the initial one), so a retracted
+    /// receive can be replayed when it turns out to have been in flight, not lost.
+    events: Vec<Option<Event>>,
+    sent_syn: bool,
+    sent_syn_ack: bool,
+    /// Window scale we announced in our SYN, and the peer's; scaling applies only if both did.
+    wscale_sent: Option<u8>,
+    wscale_rcvd: Option<u8>,
+    /// The receive window we last advertised, scaled: how far ahead an acceptable RST may be.
+    rcv_wnd: Option<u32>,
     /// Notes for the connection, drained by the flow table.
     pub(crate) notes: Vec<(FrameNo, NoteKind)>,
 }
@@ -64,11 +68,7 @@ impl Endpoint {
     pub fn new(initial: State, why: Initial, ts: Timestamp, time_wait: Duration) -> Endpoint {
         Endpoint {
             state: initial,
-            open: if initial == State::Listen {
-                Open::Passive
-            } else {
-                Open::Active
-            },
+            open: if initial == State::Listen { Open::Passive } else { Open::Active },
             iss: None,
             fin_seq: None,
             snd_max: None,
@@ -77,6 +77,12 @@ impl Endpoint {
             peer_fin_in_flight: None,
             time_wait,
             tw_deadline: None,
+            events: vec![None],
+            sent_syn: false,
+            sent_syn_ack: false,
+            wscale_sent: None,
+            wscale_rcvd: None,
+            rcv_wnd: None,
             timeline: vec![Transition {
                 state: initial,
                 ts,
@@ -105,10 +111,7 @@ impl Endpoint {
     }
 
     pub fn into_timeline(self) -> EndpointTimeline {
-        EndpointTimeline {
-            final_state: self.state,
-            timeline: self.timeline,
-        }
+        EndpointTimeline { final_state: self.state, timeline: self.timeline }
     }
 
     /// The one place a state changes.
@@ -124,27 +127,22 @@ impl Endpoint {
         self.timeline.push(at);
     }
 
+    fn pop_step(&mut self) -> Option<(Event, Transition)> {
+        if self.timeline.len() < 2 {
+            return None;
+        }
+        let t = self.timeline.pop()?;
+        let e = self.events.pop().flatten();
+        self.state = self.timeline[self.timeline.len() - 1].state;
+        e.map(|e| (e, t))
+    }
+
     /// Applies `event`; returns whether the state changed.
-    fn apply(
-        &mut self,
-        event: Event,
-        cause: Cause,
-        ts: Timestamp,
-        frame: Option<FrameNo>,
-        inferred: bool,
-    ) -> bool {
+    fn apply(&mut self, event: Event, cause: Cause, ts: Timestamp, frame: Option<FrameNo>, inferred: bool) -> bool {
         match next(self.state, event, self.open) {
             Some(to) => {
-                self.set_state(
-                    to,
-                    Transition {
-                        state: to,
-                        ts,
-                        frame,
-                        cause,
-                        inferred,
-                    },
-                );
+                self.set_state(to, Transition { state: to, ts, frame, cause, inferred });
+                self.events.push(Some(event));
                 true
             }
             None => false,
@@ -153,26 +151,34 @@ impl Endpoint {
 
     /// Handles an event seen in the capture, after trying retraction and inference if the
     /// event contradicts the current state.
-    fn observe(&mut self, event: Event, flags: TcpFlags, at: At) {
-        let cause = if event.is_send() {
-            Cause::Sent(flags.control())
-        } else {
-            Cause::Received(flags.control())
-        };
+    ///
+    /// A first-time send that contradicts a receive (a SYN,ACK sent after the peer's SYN,ACK
+    /// was taken as received) means the two segments crossed: the receive is replayed after
+    /// the send. A retransmission that contradicts one means the received segment was lost.
+    fn observe(&mut self, event: Event, flags: TcpFlags, at: At, first_time: bool) {
+        let cause = if event.is_send() { Cause::Sent(flags.control()) } else { Cause::Received(flags.control()) };
+        let mut retracted = Vec::new();
         if next(self.state, event, self.open).is_none() && !admissible(self.state, event) {
-            self.retract_for(event, at);
+            retracted = self.retract_for(event, at);
         }
         if next(self.state, event, self.open).is_none() && !admissible(self.state, event) {
             self.infer_for(event, at);
         }
         self.apply(event, cause, at.ts, Some(at.frame), false);
+        if first_time {
+            for (e, t) in retracted.into_iter().rev() {
+                self.apply(e, t.cause, at.ts, Some(at.frame), true);
+            }
+        }
     }
 
     /// Undo receive-caused steps while `event` contradicts the state they led to but fits the
     /// state before: the segment was captured but never reached this endpoint.
-    fn retract_for(&mut self, event: Event, at: At) {
+    /// Returns the steps taken back, latest first.
+    fn retract_for(&mut self, event: Event, at: At) -> Vec<(Event, Transition)> {
+        let mut popped = Vec::new();
         if !event.is_send() {
-            return;
+            return popped;
         }
         while self.timeline.len() > 1 {
             let last = self.timeline[self.timeline.len() - 1];
@@ -180,22 +186,22 @@ impl Endpoint {
             let received = matches!(last.cause, Cause::Received(_));
             let fits_prev = next(prev, event, self.open).is_some() || admissible(prev, event);
             if !received || !fits_prev {
-                return;
+                break;
             }
-            self.timeline.pop();
-            self.state = prev;
+            let Some(step) = self.pop_step() else { break };
+            popped.push(step);
             self.notes.push((at.frame, NoteKind::StepRetracted));
             if next(self.state, event, self.open).is_some() || admissible(self.state, event) {
-                return;
+                break;
             }
         }
+        popped
     }
 
     /// Add the unseen step(s) — at most two — that make `event` possible. A connection that
     /// has ended stays ended: nothing is inferred out of a CLOSED reached by a transition.
     fn infer_for(&mut self, event: Event, at: At) {
-        if self.state == State::TimeWait || (self.state == State::Closed && self.timeline.len() > 1)
-        {
+        if self.state == State::TimeWait || (self.state == State::Closed && self.timeline.len() > 1) {
             return;
         }
         let fits = |s: State| next(s, event, Open::Active).is_some() || admissible(s, event);
@@ -235,36 +241,38 @@ impl Endpoint {
         if f.ack() {
             self.rcv_nxt = Some(self.rcv_nxt.map_or(seg.ack, |r| r.max(seg.ack)));
         }
+        if f.syn() && !f.ack() && self.state == State::Listen && self.timeline.len() == 1 {
+            // A "server" that sends its own SYN is an active opener (simultaneous open).
+            self.reinitialize(State::Closed, Initial::Closed);
+        }
+        let mut first_time = true;
         let event = if f.rst() {
             if self.state == State::Listen && self.timeline.len() == 1 {
                 // A "server" that answers with RST had no listener: its whole timeline is CLOSED.
-                self.timeline[0].state = State::Closed;
-                self.timeline[0].cause = Cause::Initial(Initial::NoListener);
-                self.state = State::Closed;
-                self.open = Open::Active;
+                self.reinitialize(State::Closed, Initial::NoListener);
             }
             Event::SndRst
         } else if f.syn() {
-            match self.iss {
-                Some(iss) if iss == seg.seq => {
-                    let kind = if f.ack() {
-                        NoteKind::SynAckRetransmitted
-                    } else {
-                        NoteKind::SynRetransmitted
-                    };
-                    self.notes.push((at.frame, kind));
-                }
-                _ => self.iss = Some(seg.seq),
+            let sent_before = if f.ack() { self.sent_syn_ack } else { self.sent_syn };
+            if sent_before && self.iss == Some(seg.seq) {
+                first_time = false;
+                let kind = if f.ack() { NoteKind::SynAckRetransmitted } else { NoteKind::SynRetransmitted };
+                self.notes.push((at.frame, kind));
             }
+            self.iss = Some(seg.seq);
+            self.wscale_sent = seg.options.window_scale;
             if f.ack() {
+                self.sent_syn_ack = true;
                 Event::SndSynAck
             } else {
+                self.sent_syn = true;
                 Event::SndSyn
             }
         } else if f.fin() {
             let fin_at = seg.seq.plus(seg.payload_len);
             match self.fin_seq {
                 Some(_) => {
+                    first_time = false;
                     self.notes.push((at.frame, NoteKind::FinRetransmitted));
                     Event::SndFinAgain
                 }
@@ -282,7 +290,17 @@ impl Endpoint {
             Event::SndAck
         };
         self.snd_max = Some(self.snd_max.map_or(end, |m| m.max(end)));
-        self.observe(event, f, at);
+        if !f.syn() {
+            let shift = match (self.wscale_sent, self.wscale_rcvd) {
+                (Some(ours), Some(_)) => u32::from(ours.min(14)),
+                _ => 0,
+            };
+            self.rcv_wnd = Some(u32::from(seg.window) << shift);
+        }
+        if event == Event::SndAck && self.state == State::Closed {
+            first_time = false;
+        }
+        self.observe(event, f, at, first_time);
     }
 
     /// A segment the peer sent, assumed received (see retraction).
@@ -309,6 +327,7 @@ impl Endpoint {
                 self.iss = Some(seg.ack.minus(1));
                 Event::RcvSynAck
             } else if !f.ack() {
+                self.wscale_rcvd = seg.options.window_scale;
                 Event::RcvSyn
             } else {
                 Event::RcvOther
@@ -333,17 +352,24 @@ impl Endpoint {
             }
         };
         // A FIN can also complete our handshake (SYN_RCVD → ESTABLISHED → CLOSE_WAIT).
-        if self.state == State::SynRcvd
-            && matches!(event, Event::RcvFin | Event::RcvFinAckOfFin)
-            && self.acks_syn(seg)
+        if self.state == State::SynRcvd && matches!(event, Event::RcvFin | Event::RcvFinAckOfFin) && self.acks_syn(seg)
         {
-            self.observe(Event::RcvAckOfSyn, f, at);
+            self.observe(Event::RcvAckOfSyn, f, at, true);
         }
         let end = seg.seq_end();
         if !f.rst() {
             self.rcv_nxt = Some(self.rcv_nxt.map_or(end, |r| r.max(end)));
         }
-        self.observe(event, f, at);
+        self.observe(event, f, at, true);
+    }
+
+    /// Replaces the state before the first frame, when the endpoint's first segment shows it
+    /// was not what its role suggested (no listener; an active opener on the "server" side).
+    fn reinitialize(&mut self, state: State, why: Initial) {
+        self.timeline[0].state = state;
+        self.timeline[0].cause = Cause::Initial(why);
+        self.state = state;
+        self.open = if state == State::Listen { Open::Passive } else { Open::Active };
     }
 
     /// An ACK we send either covers the peer's FIN or shows it had not arrived yet: the FIN
@@ -363,13 +389,7 @@ impl Endpoint {
             if ack.diff(fin) >= 1 {
                 self.peer_fin_in_flight = None;
                 self.peer_fin = Some(fin);
-                self.apply(
-                    Event::RcvFin,
-                    unseen_cause(Event::RcvFin),
-                    at.ts,
-                    Some(at.frame),
-                    true,
-                );
+                self.apply(Event::RcvFin, unseen_cause(Event::RcvFin), at.ts, Some(at.frame), true);
             }
         }
     }
@@ -378,26 +398,14 @@ impl Endpoint {
     pub fn on_timer(&mut self, now: Timestamp) {
         if let Some(deadline) = self.time_wait_deadline() {
             if deadline <= now {
-                self.apply(
-                    Event::TimeWaitTimeout,
-                    Cause::TimeWaitExpired,
-                    deadline,
-                    None,
-                    false,
-                );
+                self.apply(Event::TimeWaitTimeout, Cause::TimeWaitExpired, deadline, None, false);
             }
         }
     }
 
     /// A new incarnation of the 4-tuple began while this endpoint was in TIME_WAIT.
     pub fn on_reincarnation(&mut self, at: At) {
-        self.apply(
-            Event::Reincarnation,
-            Cause::Reincarnated,
-            at.ts,
-            Some(at.frame),
-            false,
-        );
+        self.apply(Event::Reincarnation, Cause::Reincarnated, at.ts, Some(at.frame), false);
     }
 
     /// Whether the segment acknowledges our SYN and nothing we have not sent: an ACK in
@@ -427,9 +435,11 @@ impl Endpoint {
             _ => match self.rcv_nxt {
                 None => true,
                 Some(rcv) => {
-                    let d = seg.seq.diff(rcv);
+                    let d = i64::from(seg.seq.diff(rcv));
                     let after_fin = self.peer_fin.is_some();
-                    (0..(1 << 30)).contains(&d) || (after_fin && d == -1)
+                    // Without a window seen (mid-stream), allow the largest scaled window.
+                    let wnd = i64::from(self.rcv_wnd.unwrap_or(1 << 30).max(1));
+                    (0..wnd).contains(&d) || (after_fin && d == -1)
                 }
             },
         }

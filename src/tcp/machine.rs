@@ -76,12 +76,7 @@ impl Event {
     pub fn is_send(self) -> bool {
         matches!(
             self,
-            Event::SndSyn
-                | Event::SndSynAck
-                | Event::SndFin
-                | Event::SndFinAgain
-                | Event::SndAck
-                | Event::SndRst
+            Event::SndSyn | Event::SndSynAck | Event::SndFin | Event::SndFinAgain | Event::SndAck | Event::SndRst
         )
     }
 }
@@ -118,6 +113,8 @@ pub fn next(state: State, event: Event, open: Open) -> Option<State> {
     match (state, event) {
         // Opening (Figure 5, top half).
         (Closed, SndSyn) => Some(SynSent),
+        // "SEND" in LISTEN: the listener turns active opener.
+        (Listen, SndSyn) => Some(SynSent),
         (Listen, SndSynAck) => Some(SynRcvd),
         // Simultaneous open: each side receives the other's SYN while in SYN_SENT.
         (SynSent, RcvSyn) => Some(SynRcvd),
@@ -149,21 +146,17 @@ pub fn next(state: State, event: Event, open: Open) -> Option<State> {
         (TimeWait, TimeWaitTimeout) | (TimeWait, Reincarnation) => Some(Closed),
 
         // Aborts: a RST sent or accepted ends any connection that exists (§3.10.7.4).
-        (
-            SynSent | SynRcvd | Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck
-            | TimeWait,
-            SndRst,
-        ) => Some(Closed),
-        (Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait, RcvRst) => {
+        (SynSent | SynRcvd | Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait, SndRst) => {
             Some(Closed)
         }
+        (Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait, RcvRst) => Some(Closed),
 
         // Everything else changes nothing: retransmissions (SYN in SYN_SENT, SYN,ACK in
         // SYN_RCVD, FIN in FIN_WAIT_1/CLOSING/LAST_ACK, FIN into TIME_WAIT), data and ACKs,
         // RSTs to a listener or a closed socket, SYNs to a listener before its SYN,ACK.
         (
-            Closed | Listen | SynSent | SynRcvd | Established | FinWait1 | FinWait2 | CloseWait
-            | Closing | LastAck | TimeWait,
+            Closed | Listen | SynSent | SynRcvd | Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck
+            | TimeWait,
             _,
         ) => None,
     }
@@ -180,19 +173,113 @@ pub fn admissible(state: State, event: Event) -> bool {
         SndSynAck => state == SynRcvd,
         SndFinAgain => matches!(state, FinWait1 | Closing | LastAck),
         SndFin => false,
-        SndAck => matches!(
-            state,
-            Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait
-        ),
+        SndAck => matches!(state, Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait),
         SndRst => matches!(state, Closed | Listen),
         RcvSyn => matches!(state, Listen | SynRcvd | Established | TimeWait | Closed),
-        RcvSynAck => matches!(
-            state,
-            Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait | Closed
-        ),
+        RcvSynAck => {
+            matches!(state, Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck | TimeWait)
+        }
         RcvAckOfSyn | RcvOther | RcvAckOfFin => true,
         RcvFin | RcvFinAckOfFin => matches!(state, CloseWait | Closing | LastAck | TimeWait),
         RcvRst => matches!(state, Closed | Listen),
         TimeWaitTimeout | Reincarnation => state != TimeWait,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use State::*;
+
+    /// Declares one test per arc of the diagram, named after it, and the table of them all so
+    /// that `every_arc_has_its_test` can prove nothing in `next` goes untested.
+    macro_rules! arcs {
+        ($($name:ident: $from:ident, $event:ident, $open:ident => $to:ident;)*) => {
+            const ARCS: &[(State, Event, Open, State)] = &[$(($from, Event::$event, Open::$open, $to)),*];
+            $(
+                #[test]
+                fn $name() {
+                    assert_eq!(next($from, Event::$event, Open::$open), Some($to));
+                }
+            )*
+        };
+    }
+
+    arcs! {
+        test_closed_snd_syn: Closed, SndSyn, Active => SynSent;
+        test_listen_snd_syn: Listen, SndSyn, Passive => SynSent;
+        test_listen_snd_syn_ack: Listen, SndSynAck, Passive => SynRcvd;
+        test_syn_sent_rcv_syn: SynSent, RcvSyn, Active => SynRcvd;
+        test_syn_sent_snd_syn_ack: SynSent, SndSynAck, Active => SynRcvd;
+        test_syn_sent_rcv_syn_ack: SynSent, RcvSynAck, Active => Established;
+        test_syn_sent_rcv_rst: SynSent, RcvRst, Active => Closed;
+        test_syn_sent_snd_rst: SynSent, SndRst, Active => Closed;
+        test_syn_rcvd_rcv_ack_of_syn: SynRcvd, RcvAckOfSyn, Passive => Established;
+        test_syn_rcvd_rcv_syn_ack: SynRcvd, RcvSynAck, Active => Established;
+        test_syn_rcvd_rcv_rst_passive: SynRcvd, RcvRst, Passive => Listen;
+        test_syn_rcvd_rcv_rst_active: SynRcvd, RcvRst, Active => Closed;
+        test_syn_rcvd_snd_fin: SynRcvd, SndFin, Passive => FinWait1;
+        test_syn_rcvd_rcv_fin: SynRcvd, RcvFin, Passive => CloseWait;
+        test_syn_rcvd_snd_rst: SynRcvd, SndRst, Passive => Closed;
+        test_established_snd_fin: Established, SndFin, Active => FinWait1;
+        test_established_rcv_fin: Established, RcvFin, Active => CloseWait;
+        test_established_snd_rst: Established, SndRst, Active => Closed;
+        test_established_rcv_rst: Established, RcvRst, Active => Closed;
+        test_fin_wait_1_rcv_ack_of_fin: FinWait1, RcvAckOfFin, Active => FinWait2;
+        test_fin_wait_1_rcv_fin: FinWait1, RcvFin, Active => Closing;
+        test_fin_wait_1_rcv_fin_ack_of_fin: FinWait1, RcvFinAckOfFin, Active => TimeWait;
+        test_fin_wait_1_snd_rst: FinWait1, SndRst, Active => Closed;
+        test_fin_wait_1_rcv_rst: FinWait1, RcvRst, Active => Closed;
+        test_fin_wait_2_rcv_fin: FinWait2, RcvFin, Active => TimeWait;
+        test_fin_wait_2_rcv_fin_ack_of_fin: FinWait2, RcvFinAckOfFin, Active => TimeWait;
+        test_fin_wait_2_snd_rst: FinWait2, SndRst, Active => Closed;
+        test_fin_wait_2_rcv_rst: FinWait2, RcvRst, Active => Closed;
+        test_close_wait_snd_fin: CloseWait, SndFin, Active => LastAck;
+        test_close_wait_snd_rst: CloseWait, SndRst, Active => Closed;
+        test_close_wait_rcv_rst: CloseWait, RcvRst, Active => Closed;
+        test_closing_rcv_ack_of_fin: Closing, RcvAckOfFin, Active => TimeWait;
+        test_closing_rcv_fin_ack_of_fin: Closing, RcvFinAckOfFin, Active => TimeWait;
+        test_closing_snd_rst: Closing, SndRst, Active => Closed;
+        test_closing_rcv_rst: Closing, RcvRst, Active => Closed;
+        test_last_ack_rcv_ack_of_fin: LastAck, RcvAckOfFin, Active => Closed;
+        test_last_ack_rcv_fin_ack_of_fin: LastAck, RcvFinAckOfFin, Active => Closed;
+        test_last_ack_snd_rst: LastAck, SndRst, Active => Closed;
+        test_last_ack_rcv_rst: LastAck, RcvRst, Active => Closed;
+        test_time_wait_timeout: TimeWait, TimeWaitTimeout, Active => Closed;
+        test_time_wait_reincarnation: TimeWait, Reincarnation, Active => Closed;
+        test_time_wait_snd_rst: TimeWait, SndRst, Active => Closed;
+        test_time_wait_rcv_rst: TimeWait, RcvRst, Active => Closed;
+    }
+
+    #[test]
+    fn every_arc_has_its_test() {
+        for open in [Open::Active, Open::Passive] {
+            for from in State::ALL {
+                for event in Event::ALL {
+                    if let Some(to) = next(from, event, open) {
+                        let covered = ARCS.iter().any(|&(f, e, _, t)| f == from && e == event && t == to);
+                        assert!(covered, "arc {from} --{event:?}--> {to} ({open:?}) has no test");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn retransmissions_change_nothing() {
+        assert_eq!(next(SynSent, Event::SndSyn, Open::Active), None);
+        assert_eq!(next(SynRcvd, Event::SndSynAck, Open::Passive), None);
+        for st in [FinWait1, Closing, LastAck] {
+            assert_eq!(next(st, Event::SndFinAgain, Open::Active), None);
+            assert!(admissible(st, Event::SndFinAgain));
+        }
+        // A FIN retransmitted into TIME_WAIT is re-acknowledged without a transition.
+        assert_eq!(next(TimeWait, Event::RcvOther, Open::Active), None);
+    }
+
+    #[test]
+    fn a_listener_ignores_rst() {
+        assert_eq!(next(Listen, Event::RcvRst, Open::Passive), None);
+        assert_eq!(next(Closed, Event::RcvRst, Open::Active), None);
     }
 }

@@ -86,19 +86,14 @@ impl State {
     pub fn parse(s: &str) -> Option<State> {
         let norm = s.trim().to_ascii_uppercase().replace('-', "_");
         State::ALL.into_iter().find(|st| {
-            st.rfc_name() == norm
-                || st.linux_name() == norm
-                || st.rfc_name().replace('_', "") == norm.replace('_', "")
+            st.rfc_name() == norm || st.linux_name() == norm || st.rfc_name().replace('_', "") == norm.replace('_', "")
         })
     }
 
     /// States in which the endpoint has a synchronized connection (RFC 9293 §3.3.2): both
     /// ISNs are known and a RST must carry an in-window sequence number.
     pub fn is_synchronized(self) -> bool {
-        !matches!(
-            self,
-            State::Closed | State::Listen | State::SynSent | State::SynRcvd
-        )
+        !matches!(self, State::Closed | State::Listen | State::SynSent | State::SynRcvd)
     }
 }
 
