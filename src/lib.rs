@@ -10,6 +10,7 @@
 //! ```
 
 pub mod capture;
+pub mod check;
 pub mod decode;
 pub mod error;
 pub mod flow;

@@ -205,3 +205,41 @@ fn transitions_sit_on_the_frames_where_the_kernel_made_them() {
     assert!(checked > 100, "only {checked} transitions checked");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The committed expectations (fixtures/*.expect.json, what `tcpstate check` enforces) were
+/// blessed from our output; this keeps them honest: their state sequences are the kernel's.
+#[test]
+fn committed_expectations_agree_with_the_kernel() {
+    let mut failures = Vec::new();
+    for pcap in fixtures() {
+        let name = pcap.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let scenario = name.trim_end_matches(".server-side");
+        let truth: Value = serde_json::from_str(&std::fs::read_to_string(truth_path(&pcap)).unwrap()).unwrap();
+        let exp_path = PathBuf::from(format!("{}.expect.json", pcap.display()));
+        let exp: tcpstate::check::Expectation =
+            serde_json::from_str(&std::fs::read_to_string(&exp_path).unwrap_or_else(|e| panic!("{}: {e}", exp_path.display())))
+                .unwrap();
+        let truth_conns = truth["connections"].as_array().unwrap();
+        for (i, tc) in truth_conns.iter().enumerate() {
+            let nth = truth_conns[..i].iter().filter(|o| o["client"] == tc["client"] && o["server"] == tc["server"]).count();
+            let Some(ec) = exp.connections.iter().filter(|e| e.client == tc["client"] && e.server == tc["server"]).nth(nth) else {
+                failures.push(format!("{name}: expectation lacks {} → {}", tc["client"], tc["server"]));
+                continue;
+            };
+            for (role, lines) in [(Role::Client, &ec.client_timeline), (Role::Server, &ec.server_timeline)] {
+                let mut got: Vec<State> = Vec::new();
+                for l in lines.iter().filter(|l| !l.contains("2MSL")) {
+                    let st = State::parse(l.split_whitespace().next().unwrap()).unwrap();
+                    if got.last() != Some(&st) {
+                        got.push(st);
+                    }
+                }
+                let invisible = INVISIBLE.iter().any(|(s, id, r, _)| *s == scenario && *id == ec.id && *r == role);
+                if got != truth_states(tc, role) && !invisible {
+                    failures.push(format!("{name} #{} {role}: expectation {got:?}, kernel {:?}", ec.id, truth_states(tc, role)));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,6 +1,7 @@
 //! The command line: one subcommand per user task, turned into library options at the edge.
 
 mod analyze;
+mod check;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -18,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Reconstruct every connection's client and server state timelines.
     Analyze(analyze::AnalyzeArgs),
+    /// Compare captures with their expected timelines (exit 1 on a difference), or --bless them.
+    Check(check::CheckArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -41,5 +44,6 @@ impl From<NameStyle> for Names {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Check(args) => check::run(args),
     }
 }
