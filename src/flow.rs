@@ -192,6 +192,17 @@ impl Live {
         }
     }
 
+    /// Both endpoints are where nothing more can happen to them: CLOSED, or a server back in
+    /// LISTEN. (TIME_WAIT is not finished: its timer and retransmitted FINs are still to come.)
+    fn finished(&self) -> bool {
+        let progressed = self.endpoints.iter().any(|e| e.timeline().len() > 1);
+        progressed
+            && self
+                .endpoints
+                .iter()
+                .all(|e| matches!(e.state(), State::Closed) || (e.state() == State::Listen && e.timeline().len() > 1))
+    }
+
     fn finish(self) -> Connection {
         let ending = self.ending();
         let [c, s] = self.endpoints;
@@ -232,11 +243,36 @@ impl Sink for Vec<Connection> {
 
 pub struct FlowTable {
     live: HashMap<Key, Live>,
-    timers: BinaryHeap<Reverse<(Timestamp, u64, KeyOrd)>>,
+    /// Connections already delivered, remembered so that a stray segment on their 4-tuple keeps
+    /// Wireshark's numbering (it belongs to the old stream) instead of opening a new one.
+    retired: HashMap<Key, Retired>,
+    timers: BinaryHeap<Reverse<(Timestamp, u64, Timer, KeyOrd)>>,
     next_id: u64,
     time_wait: Duration,
     log: SegmentLog,
+    /// Segments that arrived for a connection already delivered (counted, not analysed).
+    pub late_segments: u64,
 }
+
+struct Retired {
+    id: u64,
+    base_seq: [Option<SeqNum>; 2],
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// An endpoint's 2·MSL TIME_WAIT expires.
+    TimeWait,
+    /// A connection whose endpoints have both finished may be delivered if it stayed quiet.
+    Quiet,
+    /// A delivered connection's 4-tuple is forgotten.
+    Forget,
+}
+
+/// How long a finished connection stays in the table before it is delivered: long enough for
+/// the segments that prove a step was lost (a challenge ACK after a RST, a retransmitted FIN)
+/// to arrive from any capture point.
+pub const QUIET: Duration = Duration(10 * Timestamp::NANOS_PER_SEC);
 
 /// The key in a form the timer heap can order (ties broken deterministically).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -244,7 +280,15 @@ struct KeyOrd(SocketAddr, SocketAddr);
 
 impl FlowTable {
     pub fn new(time_wait: Duration, log: SegmentLog) -> FlowTable {
-        FlowTable { live: HashMap::new(), timers: BinaryHeap::new(), next_id: 0, time_wait, log }
+        FlowTable {
+            live: HashMap::new(),
+            retired: HashMap::new(),
+            timers: BinaryHeap::new(),
+            next_id: 0,
+            time_wait,
+            log,
+            late_segments: 0,
+        }
     }
 
     /// Connections currently held in memory.
@@ -253,13 +297,21 @@ impl FlowTable {
     }
 
     pub fn on_segment(&mut self, seg: &Segment, at: At, sink: &mut impl Sink) {
-        self.fire_timers(at.ts);
+        self.fire_timers(at.ts, sink);
         let (key, forward) = Key::of(seg);
         let dir = usize::from(!forward);
         let f = seg.flags;
-        let reuse = match self.live.get(&key) {
-            None => true,
-            Some(live) => f.syn() && !f.ack() && live.base_seq[dir].is_some_and(|b| b != seg.seq),
+        let new_isn = |base: Option<SeqNum>| f.syn() && !f.ack() && base.is_some_and(|b| b != seg.seq);
+        let reuse = match (self.live.get(&key), self.retired.get(&key)) {
+            (Some(live), _) => new_isn(live.base_seq[dir]),
+            (None, Some(old)) => {
+                if !new_isn(old.base_seq[dir]) {
+                    self.late_segments += 1;
+                    return;
+                }
+                true
+            }
+            (None, None) => true,
         };
         if reuse {
             if let Some(mut old) = self.live.remove(&key) {
@@ -268,6 +320,7 @@ impl FlowTable {
                 }
                 sink.connection(old.finish());
             }
+            self.retired.remove(&key);
             let id = self.next_id;
             self.next_id += 1;
             let log = self.log.wants(id);
@@ -282,25 +335,58 @@ impl FlowTable {
         }
         live.base_seq[dir].get_or_insert(seg.seq);
         let before = live.endpoints.each_ref().map(|e| e.time_wait_deadline());
+        let finished_before = live.finished();
         live.apply(seg, at);
+        let k = KeyOrd(key.0, key.1);
         for (ep, was) in live.endpoints.iter().zip(before) {
             if let Some(deadline) = ep.time_wait_deadline().filter(|d| Some(*d) != was) {
-                self.timers.push(Reverse((deadline, live.id, KeyOrd(key.0, key.1))));
+                self.timers.push(Reverse((deadline, live.id, Timer::TimeWait, k)));
             }
+        }
+        if live.finished() && !finished_before {
+            self.timers.push(Reverse((at.ts.saturating_add(QUIET), live.id, Timer::Quiet, k)));
         }
     }
 
-    /// Runs every TIME_WAIT timer due at or before `now`.
-    pub fn fire_timers(&mut self, now: Timestamp) {
-        while let Some(Reverse((deadline, id, k))) = self.timers.peek().copied() {
-            if deadline > now {
+    /// Runs every timer due at or before `now`: TIME_WAIT expiries, deliveries of finished
+    /// connections that stayed quiet, and forgetting delivered 4-tuples.
+    pub fn fire_timers(&mut self, now: Timestamp, sink: &mut impl Sink) {
+        while let Some(Reverse((due, id, timer, k))) = self.timers.peek().copied() {
+            if due > now {
                 break;
             }
             self.timers.pop();
-            if let Some(live) = self.live.get_mut(&Key(k.0, k.1)) {
-                if live.id == id {
-                    for ep in &mut live.endpoints {
-                        ep.on_timer(deadline);
+            let key = Key(k.0, k.1);
+            match timer {
+                Timer::TimeWait => {
+                    if let Some(live) = self.live.get_mut(&key).filter(|l| l.id == id) {
+                        for ep in &mut live.endpoints {
+                            ep.on_timer(due);
+                        }
+                        if live.finished() {
+                            self.timers.push(Reverse((due.saturating_add(QUIET), id, Timer::Quiet, k)));
+                        }
+                    }
+                }
+                Timer::Quiet => {
+                    let quiet = self
+                        .live
+                        .get(&key)
+                        .is_some_and(|l| l.id == id && l.finished() && l.last.1.saturating_add(QUIET) <= due);
+                    if quiet {
+                        if let Some(live) = self.live.remove(&key) {
+                            self.retired.insert(key, Retired { id, base_seq: live.base_seq });
+                            self.timers.push(Reverse((due.saturating_add(self.time_wait), id, Timer::Forget, k)));
+                            sink.connection(live.finish());
+                        }
+                    } else if let Some(live) = self.live.get(&key).filter(|l| l.id == id && l.finished()) {
+                        // Segments arrived meanwhile: wait for quiet again.
+                        self.timers.push(Reverse((live.last.1.saturating_add(QUIET), id, Timer::Quiet, k)));
+                    }
+                }
+                Timer::Forget => {
+                    if self.retired.get(&key).is_some_and(|r| r.id == id) {
+                        self.retired.remove(&key);
                     }
                 }
             }
@@ -310,7 +396,7 @@ impl FlowTable {
     /// End of capture at `end`: timers due by then fire, and every connection is delivered
     /// in id order.
     pub fn finish(mut self, end: Timestamp, sink: &mut impl Sink) {
-        self.fire_timers(end);
+        self.fire_timers(end, sink);
         let mut rest: Vec<Live> = self.live.into_values().collect();
         rest.sort_by_key(|l| l.id);
         for live in rest {

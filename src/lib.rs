@@ -90,6 +90,13 @@ pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut impl Sink) -> Resu
         }
     }
     report.warnings.extend(cap.warnings.iter().map(Warning::to_string));
+    if table.late_segments > 0 {
+        report.warnings.push(format!(
+            "{} segment(s) arrived more than {} s after their connection had finished; they are counted as TCP but not analysed",
+            table.late_segments,
+            flow::QUIET.as_secs_f64()
+        ));
+    }
     table.finish(report.last_ts.unwrap_or_default(), sink);
     Ok(report)
 }

@@ -25,9 +25,9 @@ fn every_fixture_passes_its_committed_expectation() {
     let o = tcpstate(&["check", repo("fixtures").to_str().unwrap()]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    let captures = std::fs::read_dir(repo("fixtures")).unwrap().filter(|e| {
-        e.as_ref().unwrap().path().extension().is_some_and(|x| x == "pcap")
-    });
+    let captures = std::fs::read_dir(repo("fixtures"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "pcap"));
     let n = captures.count();
     assert!(out.ends_with(&format!("{n} passed, 0 failed\n")), "{out}");
 }
@@ -38,7 +38,9 @@ fn a_changed_timeline_fails_with_the_first_difference() {
     let cap = dir.join("c.pcap");
     std::fs::copy(repo("fixtures/client_close.pcap"), &cap).unwrap();
     let good = std::fs::read_to_string(repo("fixtures/client_close.pcap.expect.json")).unwrap();
-    let bad = good.replace("\"LAST_ACK @10 sent FIN,ACK\"", "\"LAST_ACK @11 sent FIN,ACK\"").replace("\"TIME_WAIT @10 received FIN,ACK\"", "\"TIME_WAIT @9 received FIN,ACK\"");
+    let bad = good
+        .replace("\"LAST_ACK @10 sent FIN,ACK\"", "\"LAST_ACK @11 sent FIN,ACK\"")
+        .replace("\"TIME_WAIT @10 received FIN,ACK\"", "\"TIME_WAIT @9 received FIN,ACK\"");
     assert_ne!(good, bad);
     std::fs::write(dir.join("c.pcap.expect.json"), bad).unwrap();
     let o = tcpstate(&["check", cap.to_str().unwrap()]);
@@ -78,7 +80,10 @@ fn timestamps_are_checked_only_when_asked_and_within_tolerance() {
     let dir = scratch("ts");
     let cap = dir.join("t.pcap");
     std::fs::copy(repo("fixtures/client_close.pcap"), &cap).unwrap();
-    assert_eq!(tcpstate(&["check", cap.to_str().unwrap(), "--bless", "--timestamps", "0.000001"]).status.code(), Some(0));
+    assert_eq!(
+        tcpstate(&["check", cap.to_str().unwrap(), "--bless", "--timestamps", "0.000001"]).status.code(),
+        Some(0)
+    );
     let exp = dir.join("t.pcap.expect.json");
     let text = std::fs::read_to_string(&exp).unwrap();
     assert!(text.contains("\"tolerance\": 1e-6") || text.contains("\"tolerance\": 0.000001"), "{text}");

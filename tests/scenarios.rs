@@ -311,3 +311,18 @@ fn ack_and_fin_in_one_segment_complete_the_handshake_then_close_wait() {
     let c = &s.end(0)[0];
     assert_eq!(steps(c, Role::Server), [(Listen, 0), (SynRcvd, 2), (Established, 3), (CloseWait, 3)]);
 }
+
+#[test]
+fn finished_connections_leave_memory_but_keep_their_number() {
+    let mut s = Script::new();
+    handshake(&mut s);
+    s.c(R, 101, 0, 0);
+    assert_eq!(s.table.open_connections(), 1, "kept a while for segments that prove a loss");
+    s.at(20_000).s(A, 501, 101, 0);
+    assert_eq!(s.table.open_connections(), 0);
+    assert_eq!(s.table.late_segments, 1, "the stray ACK belongs to the delivered connection");
+    assert_eq!(s.out.len(), 1);
+    s.c(S, 7_000, 0, 0);
+    let conns = s.end(0);
+    assert_eq!(conns.iter().map(|c| c.id).collect::<Vec<_>>(), [0, 1]);
+}

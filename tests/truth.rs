@@ -216,13 +216,17 @@ fn committed_expectations_agree_with_the_kernel() {
         let scenario = name.trim_end_matches(".server-side");
         let truth: Value = serde_json::from_str(&std::fs::read_to_string(truth_path(&pcap)).unwrap()).unwrap();
         let exp_path = PathBuf::from(format!("{}.expect.json", pcap.display()));
-        let exp: tcpstate::check::Expectation =
-            serde_json::from_str(&std::fs::read_to_string(&exp_path).unwrap_or_else(|e| panic!("{}: {e}", exp_path.display())))
-                .unwrap();
+        let exp: tcpstate::check::Expectation = serde_json::from_str(
+            &std::fs::read_to_string(&exp_path).unwrap_or_else(|e| panic!("{}: {e}", exp_path.display())),
+        )
+        .unwrap();
         let truth_conns = truth["connections"].as_array().unwrap();
         for (i, tc) in truth_conns.iter().enumerate() {
-            let nth = truth_conns[..i].iter().filter(|o| o["client"] == tc["client"] && o["server"] == tc["server"]).count();
-            let Some(ec) = exp.connections.iter().filter(|e| e.client == tc["client"] && e.server == tc["server"]).nth(nth) else {
+            let nth =
+                truth_conns[..i].iter().filter(|o| o["client"] == tc["client"] && o["server"] == tc["server"]).count();
+            let Some(ec) =
+                exp.connections.iter().filter(|e| e.client == tc["client"] && e.server == tc["server"]).nth(nth)
+            else {
                 failures.push(format!("{name}: expectation lacks {} → {}", tc["client"], tc["server"]));
                 continue;
             };
@@ -236,7 +240,11 @@ fn committed_expectations_agree_with_the_kernel() {
                 }
                 let invisible = INVISIBLE.iter().any(|(s, id, r, _)| *s == scenario && *id == ec.id && *r == role);
                 if got != truth_states(tc, role) && !invisible {
-                    failures.push(format!("{name} #{} {role}: expectation {got:?}, kernel {:?}", ec.id, truth_states(tc, role)));
+                    failures.push(format!(
+                        "{name} #{} {role}: expectation {got:?}, kernel {:?}",
+                        ec.id,
+                        truth_states(tc, role)
+                    ));
                 }
             }
         }

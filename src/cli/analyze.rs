@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use tcpstate::flow::SegmentLog;
+use tcpstate::flow::{SegmentLog, Sink};
 use tcpstate::frame::Duration;
-use tcpstate::output::{json, text};
+use tcpstate::output::json::{self, DocumentSink};
+use tcpstate::output::text::{self, Row};
 use tcpstate::tcp::state::Names;
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
@@ -42,6 +43,7 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
         bail!("--time-wait must be a non-negative number of seconds");
     }
     let opts = Options { time_wait: Duration::from_secs_f64(args.time_wait), segments: SegmentLog::None };
+    let names: Names = args.names.into();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if args.jsonl {
@@ -50,38 +52,67 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
         if let Some(e) = sink.error {
             return Err(e.into());
         }
-        out.flush()?;
-        return Ok(0);
-    }
-    let mut conns: Vec<Connection> = Vec::new();
-    let report = analyze(&args.captures, &opts, &mut conns)?;
-    conns.sort_by_key(|c| c.id);
-    let names: Names = args.names.into();
-    if args.json {
-        json::write_document(&mut out, &report, &conns)?;
+    } else if args.json {
+        let mut sink = DocumentSink::new().context("creating a temporary file for the JSON document")?;
+        let report = analyze(&args.captures, &opts, &mut sink)?;
+        sink.write(&mut out, &report)?;
     } else if let Some(id) = args.conn {
-        let c = conns.iter().find(|c| c.id == id).with_context(|| {
-            format!("no connection {id}: the capture has {} (ids 0–{})", conns.len(), conns.len().saturating_sub(1))
+        let mut sink = OneSink { id, found: None, count: 0 };
+        let report = analyze(&args.captures, &opts, &mut sink)?;
+        let c = sink.found.with_context(|| {
+            format!("no connection {id}: the capture has {} (ids 0–{})", sink.count, sink.count.saturating_sub(1))
         })?;
-        out.write_all(text::connection_timelines(&report, c, names).as_bytes())?;
+        out.write_all(text::connection_timelines(&report, &c, names).as_bytes())?;
     } else {
-        out.write_all(text::summary_table(&report, &conns, names).as_bytes())?;
+        let mut sink = RowSink { rows: Vec::new(), names };
+        let report = analyze(&args.captures, &opts, &mut sink)?;
+        sink.rows.sort_by_key(|r| r.id);
+        out.write_all(text::summary_table(&report, &sink.rows).as_bytes())?;
     }
     out.flush()?;
     Ok(0)
 }
 
+/// Writes each connection as a JSON line the moment it finishes.
 struct LineSink<'a, W: Write> {
     out: &'a mut W,
     error: Option<io::Error>,
 }
 
-impl<W: Write> tcpstate::flow::Sink for LineSink<'_, W> {
+impl<W: Write> Sink for LineSink<'_, W> {
     fn connection(&mut self, conn: Connection) {
         if self.error.is_none() {
             if let Err(e) = json::write_line(self.out, &conn) {
                 self.error = Some(e);
             }
         }
+    }
+}
+
+/// Keeps one connection, counts the rest.
+struct OneSink {
+    id: u64,
+    found: Option<Connection>,
+    count: u64,
+}
+
+impl Sink for OneSink {
+    fn connection(&mut self, conn: Connection) {
+        self.count += 1;
+        if conn.id == self.id {
+            self.found = Some(conn);
+        }
+    }
+}
+
+/// Keeps only the table row of each connection.
+struct RowSink {
+    rows: Vec<Row>,
+    names: Names,
+}
+
+impl Sink for RowSink {
+    fn connection(&mut self, conn: Connection) {
+        self.rows.push(Row::of(&conn, self.names));
     }
 }

@@ -43,7 +43,36 @@ fn duration(secs: f64) -> String {
     format!("{secs:.6}s")
 }
 
-pub fn summary_table(report: &Report, conns: &[Connection], names: Names) -> String {
+/// One connection's line in the `analyze` table, kept instead of the whole connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub id: u64,
+    pub start: Timestamp,
+    cells: [String; 6],
+    guessed_roles: bool,
+}
+
+impl Row {
+    pub fn of(c: &Connection, names: Names) -> Row {
+        let guessed_roles = c.roles == RoleBasis::Port;
+        Row {
+            id: c.id,
+            start: c.start,
+            cells: [
+                format!("{}{}", c.client, if guessed_roles { "*" } else { "" }),
+                c.server.to_string(),
+                duration(c.duration.as_secs_f64()),
+                c.endpoints.client.final_state.name(names).to_string(),
+                c.endpoints.server.final_state.name(names).to_string(),
+                c.ending.to_string(),
+            ],
+            guessed_roles,
+        }
+    }
+}
+
+/// The `analyze` table: one row per connection, rows in id order.
+pub fn summary_table(report: &Report, rows: &[Row]) -> String {
     let origin = report.first_ts.unwrap_or_default();
     let mut out = String::new();
     let _ = writeln!(
@@ -52,27 +81,21 @@ pub fn summary_table(report: &Report, conns: &[Connection], names: Names) -> Str
         report.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
         report.frames.total,
         report.frames.tcp,
-        conns.len(),
+        rows.len(),
         utc(origin)
     );
-    let rows: Vec<Vec<String>> = conns
+    let lines: Vec<Vec<String>> = rows
         .iter()
-        .map(|c| {
-            let mark = if c.roles == RoleBasis::Port { "*" } else { "" };
-            vec![
-                c.id.to_string(),
-                format!("{}{mark}", c.client),
-                c.server.to_string(),
-                relative(c.start, origin),
-                duration(c.duration.as_secs_f64()),
-                c.endpoints.client.final_state.name(names).to_string(),
-                c.endpoints.server.final_state.name(names).to_string(),
-                c.ending.to_string(),
-            ]
+        .map(|r| {
+            let [client, server, dur, cend, send, ending] = r.cells.clone();
+            vec![r.id.to_string(), client, server, relative(r.start, origin), dur, cend, send, ending]
         })
         .collect();
-    out.push_str(&table(&["ID", "CLIENT", "SERVER", "START", "DURATION", "CLIENT END", "SERVER END", "ENDING"], &rows));
-    if conns.iter().any(|c| c.roles == RoleBasis::Port) {
+    out.push_str(&table(
+        &["ID", "CLIENT", "SERVER", "START", "DURATION", "CLIENT END", "SERVER END", "ENDING"],
+        &lines,
+    ));
+    if rows.iter().any(|r| r.guessed_roles) {
         out.push_str("* no handshake seen: roles guessed from the ports\n");
     }
     for w in &report.warnings {
