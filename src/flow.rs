@@ -6,8 +6,13 @@
 //! direction (port reuse). Nothing else — no FIN, RST or idle time — splits a connection.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
+
+/// The flow table is looked up once per segment: foldhash is several times faster than
+/// SipHash on a 4-tuple and still seeded per process, so crafted captures cannot force
+/// collisions.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use crate::decode::Segment;
 use crate::frame::{Duration, FrameNo, Timestamp};
@@ -281,8 +286,8 @@ struct KeyOrd(SocketAddr, SocketAddr);
 impl FlowTable {
     pub fn new(time_wait: Duration, log: SegmentLog) -> FlowTable {
         FlowTable {
-            live: HashMap::new(),
-            retired: HashMap::new(),
+            live: HashMap::default(),
+            retired: HashMap::default(),
             timers: BinaryHeap::new(),
             next_id: 0,
             time_wait,

@@ -40,7 +40,7 @@ impl DocumentSink {
     }
 
     fn push(&mut self, conn: &Connection) -> io::Result<()> {
-        let bytes = serde_json::to_vec_pretty(conn)?;
+        let bytes = serde_json::to_vec(conn)?;
         self.spill.write_all(&bytes)?;
         self.index.push((conn.id, self.written, bytes.len() as u64));
         self.written += bytes.len() as u64;
@@ -62,7 +62,8 @@ impl DocumentSink {
             frames: &report.frames,
             warnings: &report.warnings,
         };
-        // The envelope's closing brace is replaced by the connections array.
+        // The envelope's closing brace is replaced by the connections array, one compact
+        // connection per line: greppable, diffable, and a third the size of pretty JSON.
         let head = serde_json::to_string_pretty(&envelope)?;
         let head = head.strip_suffix("\n}").unwrap_or(&head);
         out.write_all(head.as_bytes())?;
@@ -73,15 +74,8 @@ impl DocumentSink {
             spill.seek(SeekFrom::Start(offset))?;
             buf.clear();
             (&mut spill).take(len).read_to_end(&mut buf)?;
-            out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
-            // Re-indent the pretty-printed object two levels; JSON strings hold no raw newline.
-            for (i, line) in buf.split(|b| *b == b'\n').enumerate() {
-                if i > 0 {
-                    out.write_all(b"\n")?;
-                }
-                out.write_all(b"    ")?;
-                out.write_all(line)?;
-            }
+            out.write_all(if n == 0 { b"\n    " } else { b",\n    " })?;
+            out.write_all(&buf)?;
         }
         out.write_all(if index.is_empty() { b"]\n}\n" } else { b"\n  ]\n}\n" })
     }
