@@ -177,6 +177,21 @@ pub enum NoteKind {
     ImpossibleFlags,
 }
 
+impl fmt::Display for NoteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NoteKind::SynRetransmitted => "SYN retransmitted",
+            NoteKind::SynAckRetransmitted => "SYN,ACK retransmitted",
+            NoteKind::FinRetransmitted => "FIN retransmitted",
+            NoteKind::FinIntoTimeWait => "FIN arrived in TIME_WAIT (our last ACK was lost)",
+            NoteKind::DataAfterFin => "data sent after FIN",
+            NoteKind::RstIgnored => "RST outside the window, ignored",
+            NoteKind::StepRetracted => "a segment taken as received had not reached this endpoint (lost, or still in flight): its step was taken back",
+            NoteKind::ImpossibleFlags => "impossible flag combination",
+        })
+    }
+}
+
 /// How the connection ended, in the words of the `analyze` table.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -149,7 +149,7 @@ pub fn connection_timelines(report: &Report, c: &Connection, names: Names) -> St
     if !c.notes.is_empty() {
         let _ = writeln!(out, "notes:");
         for n in &c.notes {
-            let _ = writeln!(out, "  frame {}: {} {:?}", n.frame, n.by, n.kind);
+            let _ = writeln!(out, "  frame {}: {}: {}", n.frame, n.by, n.kind);
         }
     }
     out
