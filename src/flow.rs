@@ -140,6 +140,15 @@ impl Live {
                 retransmission,
             });
         }
+        if f.ack() && !f.rst() && self.endpoints[r].fin_implied_by(seg.ack) {
+            // The sender acknowledges one sequence number beyond everything the peer sent: the
+            // peer's FIN, lost before the capture point.
+            self.endpoints[r].infer_sent_fin(at);
+            self.endpoints[s].infer_received_fin(seg.ack.minus(1), at);
+            if self.first_fin.is_none() {
+                self.first_fin = Some(from.peer());
+            }
+        }
         let sender_before = self.endpoints[s].state();
         let receiver_before = self.endpoints[r].state();
         let fin_before = self.endpoints[s].has_sent_fin();

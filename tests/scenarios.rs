@@ -326,3 +326,19 @@ fn finished_connections_leave_memory_but_keep_their_number() {
     let conns = s.end(0);
     assert_eq!(conns.iter().map(|c| c.id).collect::<Vec<_>>(), [0, 1]);
 }
+
+#[test]
+fn a_fin_lost_before_the_capture_point_is_implied_by_its_ack() {
+    let mut s = Script::new();
+    handshake(&mut s);
+    // Client sends 10 bytes, then a FIN the capture never sees; the server ACKs 112 = 101+10+1.
+    s.c(A, 101, 501, 10).s(A, 501, 111, 0).s(A, 501, 112, 0).s(F | A, 501, 112, 0).c(A, 112, 502, 0);
+    let c = &s.end(0)[0];
+    let client: Vec<_> =
+        c.endpoints.client.timeline.iter().map(|t| (t.state, t.frame.map_or(0, |f| f.0), t.inferred)).collect();
+    assert_eq!(client[3..], [(FinWait1, 6, true), (FinWait2, 6, false), (TimeWait, 7, false)]);
+    let server: Vec<_> =
+        c.endpoints.server.timeline.iter().map(|t| (t.state, t.frame.map_or(0, |f| f.0), t.inferred)).collect();
+    assert_eq!(server[3..], [(CloseWait, 6, true), (LastAck, 7, false), (Closed, 8, false)]);
+    assert_eq!(c.ending, Ending::ClosedByClientFirst);
+}

@@ -363,6 +363,32 @@ impl Endpoint {
         self.observe(event, f, at, true);
     }
 
+    /// Whether an ACK of `ack` from the peer covers a FIN of ours that the capture did not show:
+    /// exactly one beyond all we sent, while we have data out and no FIN seen.
+    pub fn fin_implied_by(&self, ack: SeqNum) -> bool {
+        self.fin_seq.is_none()
+            && matches!(self.state, State::Established | State::CloseWait)
+            && self.snd_max.is_some_and(|m| ack == m.plus(1))
+    }
+
+    /// Our FIN, sent at sequence number SND.MAX but lost before the capture point.
+    pub fn infer_sent_fin(&mut self, at: At) {
+        if let Some(m) = self.snd_max {
+            self.fin_seq = Some(m);
+            self.snd_max = Some(m.plus(1));
+            self.apply(Event::SndFin, unseen_cause(Event::SndFin), at.ts, Some(at.frame), true);
+        }
+    }
+
+    /// The peer's FIN at `fin`, never captured, but acknowledged by the segment we are sending.
+    pub fn infer_received_fin(&mut self, fin: SeqNum, at: At) {
+        if self.peer_fin.is_none() {
+            self.peer_fin = Some(fin);
+            self.rcv_nxt = Some(self.rcv_nxt.map_or(fin.plus(1), |r| r.max(fin.plus(1))));
+            self.apply(Event::RcvFin, unseen_cause(Event::RcvFin), at.ts, Some(at.frame), true);
+        }
+    }
+
     /// Replaces the state before the first frame, when the endpoint's first segment shows it
     /// was not what its role suggested (no listener; an active opener on the "server" side).
     fn reinitialize(&mut self, state: State, why: Initial) {
@@ -452,6 +478,7 @@ fn unseen_cause(event: Event) -> Cause {
     match event {
         Event::SndSyn => Cause::Sent(flags(TcpFlags::SYN)),
         Event::SndSynAck => Cause::Sent(flags(TcpFlags::SYN | TcpFlags::ACK)),
+        Event::SndFin => Cause::Sent(flags(TcpFlags::FIN | TcpFlags::ACK)),
         Event::RcvSynAck => Cause::Received(flags(TcpFlags::SYN | TcpFlags::ACK)),
         Event::RcvAckOfSyn | Event::RcvAckOfFin => Cause::Received(flags(TcpFlags::ACK)),
         Event::RcvFin => Cause::Received(flags(TcpFlags::FIN | TcpFlags::ACK)),
