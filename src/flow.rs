@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 
 use crate::decode::Segment;
 use crate::frame::{Duration, FrameNo, Timestamp};
+use crate::peers::zeek::ZeekTracker;
+use crate::peers::Peers;
 use crate::tcp::endpoint::{At, Endpoint};
 use crate::tcp::seq::SeqNum;
 use crate::tcp::state::State;
@@ -71,6 +73,8 @@ struct Live {
     reset: Option<(Role, State)>,
     syn_ack_seen: bool,
     segments: Option<Vec<SegmentRecord>>,
+    /// Zeek's view of the same connection (conn_state, history).
+    zeek: ZeekTracker,
 }
 
 impl Live {
@@ -118,6 +122,7 @@ impl Live {
             reset: None,
             syn_ack_seen: false,
             segments: log.then(Vec::new),
+            zeek: ZeekTracker::new(seg, at.ts),
         }
     }
 
@@ -129,6 +134,7 @@ impl Live {
         };
         let (s, r) = (from.index(), from.peer().index());
         self.last = (at.frame, at.ts);
+        self.zeek.observe(seg, at.ts);
         self.traffic[s].packets += 1;
         self.traffic[s].bytes += u64::from(seg.payload_len);
         let f = seg.flags;
@@ -240,6 +246,9 @@ impl Live {
             },
             notes: self.notes,
             segments: self.segments,
+            peers: Peers {
+                zeek: self.zeek.finish(),
+            },
         }
     }
 }

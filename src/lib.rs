@@ -15,6 +15,7 @@ pub mod error;
 pub mod flow;
 pub mod frame;
 pub mod output;
+pub mod peers;
 pub mod tcp;
 pub mod timeline;
 
