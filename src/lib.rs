@@ -16,6 +16,7 @@ pub mod flow;
 pub mod frame;
 pub mod output;
 pub mod peers;
+pub mod summary;
 pub mod tcp;
 pub mod timeline;
 

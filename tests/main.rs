@@ -2,4 +2,5 @@
 
 mod peers;
 mod public_traces;
+mod summary;
 mod support;

@@ -1,6 +1,7 @@
 //! The command line: one subcommand per user task, turned into library options at the edge.
 
 mod analyze;
+mod summary;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -22,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Reconstruct every connection's client and server state timelines.
     Analyze(analyze::AnalyzeArgs),
+    /// Outcomes, time in each state, diagnoses, and Zeek/Wireshark ids per connection.
+    Summary(summary::SummaryArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -45,5 +48,6 @@ impl From<NameStyle> for Names {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Summary(args) => summary::run(args),
     }
 }

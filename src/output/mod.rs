@@ -2,5 +2,6 @@
 //! analysis `Report`.
 
 pub mod json;
+pub mod summary_text;
 pub mod text;
 pub mod time;
