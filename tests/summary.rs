@@ -14,7 +14,7 @@ use crate::support::public_traces;
 fn summary_with(rel: &str, opts: &Options) -> Summary {
     let path = public_traces().join(rel);
     let mut conns = Vec::new();
-    let report = analyze(&[path.clone()], opts, &mut conns)
+    let report = analyze(std::slice::from_ref(&path), opts, &mut conns)
         .unwrap_or_else(|e| panic!("{}: {e}", Path::new(rel).display()));
     summarize(&report, &conns, &SummaryOptions::default())
 }
