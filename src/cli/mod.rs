@@ -2,6 +2,7 @@
 
 mod analyze;
 mod summary;
+mod timeline;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -25,6 +26,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Outcomes, time in each state, diagnoses, and Zeek/Wireshark ids per connection.
     Summary(summary::SummaryArgs),
+    /// Draw the endpoints' states over time (SVG or PNG).
+    Timeline(timeline::TimelineArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -49,5 +52,6 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Summary(args) => summary::run(args),
+        Command::Timeline(args) => timeline::run(args),
     }
 }
