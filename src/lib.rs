@@ -22,6 +22,8 @@ pub mod timeline;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use capture::{Capture, Frame, Warning};
 use error::{CaptureError, SkipReason};
@@ -35,6 +37,9 @@ pub struct Options {
     /// How long TIME_WAIT lasts (2·MSL). Linux uses 60 s.
     pub time_wait: Duration,
     pub segments: SegmentLog,
+    /// Capture bytes read so far (record headers included), for a progress display that
+    /// runs on another thread. `None`: nobody is watching.
+    pub progress: Option<Arc<AtomicU64>>,
 }
 
 impl Default for Options {
@@ -42,6 +47,7 @@ impl Default for Options {
         Options {
             time_wait: Duration::from_secs_f64(60.0),
             segments: SegmentLog::None,
+            progress: None,
         }
     }
 }
@@ -81,6 +87,10 @@ pub fn analyze(
     let mut unsupported: BTreeMap<i32, ()> = BTreeMap::new();
     while cap.next_into(&mut frame)? {
         report.frames.total += 1;
+        if let Some(p) = &opts.progress {
+            // A pcap record header is 16 bytes: exact for pcap, close for pcapng.
+            p.fetch_add(frame.data.len() as u64 + 16, Ordering::Relaxed);
+        }
         report.first_ts.get_or_insert(frame.ts);
         report.last_ts = Some(report.last_ts.map_or(frame.ts, |l| l.max(frame.ts)));
         match decode::decode(frame.linktype, &frame.data) {

@@ -12,6 +12,7 @@ use tcpstate::tcp::state::Names;
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
 
+use super::progress::Progress;
 use super::NameStyle;
 
 #[derive(clap::Args, Debug)]
@@ -41,9 +42,11 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
     if !(args.time_wait.is_finite() && args.time_wait >= 0.0) {
         bail!("--time-wait must be a non-negative number of seconds");
     }
+    let progress = Progress::start(&args.captures);
     let opts = Options {
         time_wait: Duration::from_secs_f64(args.time_wait),
         segments: SegmentLog::None,
+        progress: progress.counter(),
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -53,6 +56,7 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
             error: None,
         };
         analyze(&args.captures, &opts, &mut sink)?;
+        progress.finish();
         if let Some(e) = sink.error {
             return Err(e.into());
         }
@@ -61,6 +65,7 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
     }
     let mut conns: Vec<Connection> = Vec::new();
     let report = analyze(&args.captures, &opts, &mut conns)?;
+    progress.finish();
     conns.sort_by_key(|c| c.id);
     let names: Names = args.names.into();
     if args.json {

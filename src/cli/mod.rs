@@ -1,6 +1,7 @@
 //! The command line: one subcommand per user task, turned into library options at the edge.
 
 mod analyze;
+mod progress;
 mod summary;
 mod timeline;
 

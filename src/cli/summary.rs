@@ -13,6 +13,8 @@ use tcpstate::summary::{summarize, SummaryOptions};
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
 
+use super::progress::Progress;
+
 #[derive(clap::Args, Debug)]
 pub struct SummaryArgs {
     /// Capture files (pcap, pcapng, optionally gzip-compressed); `-` reads standard input.
@@ -38,21 +40,26 @@ fn seconds(name: &str, v: f64) -> Result<Duration> {
 }
 
 pub fn run(args: SummaryArgs) -> Result<u8> {
+    let progress = Progress::start(&args.captures);
     let opts = Options {
         time_wait: seconds("--time-wait", args.time_wait)?,
         segments: SegmentLog::None,
+        progress: progress.counter(),
     };
     let sopts = SummaryOptions {
         long_fin_wait_2: seconds("--fin-wait-2", args.fin_wait_2)?,
     };
     let mut conns: Vec<Connection> = Vec::new();
     let report = analyze(&args.captures, &opts, &mut conns)?;
+    progress.finish();
     let summary = summarize(&report, &conns, &sopts);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &summary)?;
-        out.write_all(b"\n")?;
+        // Serialized first, so a closed pipe surfaces as the io::Error main() ends quietly on.
+        let mut text = serde_json::to_vec_pretty(&summary)?;
+        text.push(b'\n');
+        out.write_all(&text)?;
     } else {
         out.write_all(summary_text::render(&summary).as_bytes())?;
     }

@@ -12,6 +12,8 @@ use tcpstate::summary::{summarize, SummaryOptions};
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
 
+use super::progress::Progress;
+
 #[derive(clap::Args, Debug)]
 pub struct TimelineArgs {
     /// Capture files (pcap, pcapng, optionally gzip-compressed); `-` reads standard input.
@@ -55,12 +57,15 @@ pub fn run(args: TimelineArgs) -> Result<u8> {
             args.output.display()
         ),
     };
+    let progress = Progress::start(&args.captures);
     let opts = Options {
         time_wait: Duration::from_secs_f64(args.time_wait),
         segments: SegmentLog::None,
+        progress: progress.counter(),
     };
     let mut conns: Vec<Connection> = Vec::new();
     let report = analyze(&args.captures, &opts, &mut conns)?;
+    progress.finish();
     conns.sort_by_key(|c| c.id);
     let summary = summarize(&report, &conns, &SummaryOptions::default());
     let selection = if args.conn.is_empty() {
