@@ -11,8 +11,7 @@ use std::net::SocketAddr;
 
 use crate::decode::Segment;
 use crate::frame::{Duration, FrameNo, Timestamp};
-use crate::peers::zeek::ZeekTracker;
-use crate::peers::Peers;
+use crate::peers::PeersTracker;
 use crate::tcp::endpoint::{At, Endpoint};
 use crate::tcp::seq::SeqNum;
 use crate::tcp::state::State;
@@ -73,8 +72,8 @@ struct Live {
     reset: Option<(Role, State)>,
     syn_ack_seen: bool,
     segments: Option<Vec<SegmentRecord>>,
-    /// Zeek's view of the same connection (conn_state, history).
-    zeek: ZeekTracker,
+    /// Zeek's and Wireshark's view of the same connection.
+    peers: PeersTracker,
 }
 
 impl Live {
@@ -122,7 +121,7 @@ impl Live {
             reset: None,
             syn_ack_seen: false,
             segments: log.then(Vec::new),
-            zeek: ZeekTracker::new(seg, at.ts),
+            peers: PeersTracker::new(seg, at.ts),
         }
     }
 
@@ -134,7 +133,7 @@ impl Live {
         };
         let (s, r) = (from.index(), from.peer().index());
         self.last = (at.frame, at.ts);
-        self.zeek.observe(seg, at.ts);
+        self.peers.observe(seg, at.ts);
         self.traffic[s].packets += 1;
         self.traffic[s].bytes += u64::from(seg.payload_len);
         let f = seg.flags;
@@ -246,9 +245,7 @@ impl Live {
             },
             notes: self.notes,
             segments: self.segments,
-            peers: Peers {
-                zeek: self.zeek.finish(),
-            },
+            peers: self.peers.finish(self.id),
         }
     }
 }

@@ -207,6 +207,8 @@ pub struct ConnectionLine {
     pub outcome: String,
     pub client_final: State,
     pub server_final: State,
+    /// Wireshark's `tcp.completeness` bitmask (31, 47, 63: complete).
+    pub completeness: u8,
     /// Zeek's conn.log rows for this connection (more than one when Zeek's timers split it).
     pub zeek: Vec<ZeekLine>,
 }
@@ -302,6 +304,7 @@ fn line(c: &Connection) -> ConnectionLine {
         outcome: c.ending.to_string(),
         client_final: c.endpoints.client.final_state,
         server_final: c.endpoints.server.final_state,
+        completeness: c.peers.wireshark.completeness,
         zeek: c.peers.zeek.iter().map(ZeekLine::from).collect(),
     }
 }

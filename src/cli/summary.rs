@@ -24,6 +24,10 @@ pub struct SummaryArgs {
     /// conn_state/history and tcp.stream).
     #[arg(long)]
     pub json: bool,
+    /// Also list every connection with its tcp.stream, Wireshark tcp.completeness and Zeek
+    /// conn_state/history.
+    #[arg(long)]
+    pub connections: bool,
     /// Length of TIME_WAIT (2·MSL) in seconds; Linux uses 60.
     #[arg(long = "time-wait", value_name = "SECONDS", default_value_t = 60.0)]
     pub time_wait: f64,
@@ -61,7 +65,7 @@ pub fn run(args: SummaryArgs) -> Result<u8> {
         text.push(b'\n');
         out.write_all(&text)?;
     } else {
-        out.write_all(summary_text::render(&summary).as_bytes())?;
+        out.write_all(summary_text::render(&summary, args.connections).as_bytes())?;
     }
     out.flush()?;
     Ok(0)

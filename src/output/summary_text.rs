@@ -31,7 +31,8 @@ fn ids(list: &IdList) -> String {
     s.join(", ")
 }
 
-pub fn render(s: &Summary) -> String {
+/// The summary; with `per_connection`, also one line per connection in each tool's words.
+pub fn render(s: &Summary, per_connection: bool) -> String {
     let mut out = String::new();
     let span = match (s.first_ts, s.last_ts) {
         (Some(a), Some(b)) => format!("{} → {} ({})", utc(a), utc(b), secs(b.since(a))),
@@ -127,6 +128,39 @@ pub fn render(s: &Summary) -> String {
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
     let _ = writeln!(out, "  {}", states.join("  "));
+    if per_connection {
+        let _ = writeln!(out, "\nConnections (tcp.stream = id)");
+        let rows: Vec<Vec<String>> = s
+            .per_connection
+            .iter()
+            .map(|c| {
+                let zeek: Vec<String> = c
+                    .zeek
+                    .iter()
+                    .map(|z| format!("{} {}", z.conn_state, z.history))
+                    .collect();
+                vec![
+                    c.id.to_string(),
+                    c.client.clone(),
+                    c.server.clone(),
+                    c.outcome.clone(),
+                    c.completeness.to_string(),
+                    zeek.join(" | "),
+                ]
+            })
+            .collect();
+        out.push_str(&indent(&table(
+            &[
+                "id",
+                "client",
+                "server",
+                "outcome",
+                "completeness",
+                "zeek conn_state history",
+            ],
+            &rows,
+        )));
+    }
     out
 }
 
