@@ -174,3 +174,86 @@ fn json_names_its_schema_and_gives_each_tools_ids() {
     );
     assert_eq!(v["outcomes"][0]["ids"][0], 0);
 }
+
+#[test]
+fn fin_wait_2_longer_than_the_threshold_is_reported_with_its_frame() {
+    let path = public_traces().join("tcpdump/dns_tcp.pcap");
+    let mut conns = Vec::new();
+    let report = analyze(std::slice::from_ref(&path), &Options::default(), &mut conns).unwrap();
+    let short = SummaryOptions {
+        long_fin_wait_2: Duration(1_000_000),
+    };
+    let s = summarize(&report, &conns, &short);
+    let d = diagnosis(&s, DiagnosisKind::LongFinWait2);
+    assert_eq!(d.findings[0].connection, 0);
+    assert_eq!(d.findings[0].endpoint, Some(Role::Client));
+    assert_eq!(d.findings[0].frames, frames(&[9]));
+    // The default 60 s (Linux's tcp_fin_timeout) finds nothing in this short capture.
+    let s = summarize(&report, &conns, &SummaryOptions::default());
+    assert!(s
+        .diagnoses
+        .iter()
+        .all(|d| d.kind != DiagnosisKind::LongFinWait2));
+}
+
+#[test]
+fn syn_ack_never_acknowledged_leaves_a_half_open_server() {
+    let s = summary("zeek/tcp/syn-synack.pcap");
+    assert_eq!(s.outcomes[0].outcome, Ending::HandshakeIncomplete);
+    let d = diagnosis(&s, DiagnosisKind::HalfOpen);
+    assert_eq!(d.findings[0].endpoint, Some(Role::Server));
+    assert_eq!(d.findings[0].frames, frames(&[2]));
+}
+
+/// Runs the real binary.
+fn tcpstate(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tcpstate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cli_summary_and_timeline_write_what_they_promise() {
+    let cap = public_traces().join("suricata-verify/bug-814/input.pcap");
+    let cap = cap.to_str().unwrap();
+    let out = tcpstate(&["summary", cap]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("CLOSE_WAIT never left — 1 connection"),
+        "{text}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal"
+    );
+
+    let out = tcpstate(&["summary", "--json", cap]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["per_connection"][0]["zeek"][0]["conn_state"], "S2");
+
+    let dir = std::env::temp_dir().join(format!("tcpstate-summary-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["t.svg", "t.png"] {
+        let file = dir.join(name);
+        let out = tcpstate(&["timeline", cap, "-o", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(std::fs::metadata(&file).unwrap().len() > 1000);
+    }
+    let bad = dir.join("t.jpg");
+    let out = tcpstate(&["timeline", cap, "-o", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must end in .svg or .png"));
+    let out = tcpstate(&[
+        "timeline",
+        cap,
+        "--conn",
+        "5",
+        "-o",
+        dir.join("x.svg").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no connection 5"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

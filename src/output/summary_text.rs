@@ -13,9 +13,25 @@ const SHOWN_IDS: usize = 12;
 /// Findings shown per diagnosis.
 const SHOWN_FINDINGS: usize = 10;
 
-/// Seconds with microseconds: fixed format, so output is identical everywhere.
-fn secs(d: Duration) -> String {
-    format!("{:.6}s", d.as_secs_f64())
+/// A duration in the unit a person reads best, from integer nanoseconds (no float rounding
+/// differences between machines): `850µs`, `12.345ms`, `4.500s`, `12m05s`, `3h02m10s`,
+/// `1122d03h04m`.
+pub fn human(d: Duration) -> String {
+    let ns = d.0.max(0);
+    let s = ns / 1_000_000_000;
+    if ns < 1_000_000 {
+        format!("{}µs", ns / 1_000)
+    } else if ns < 1_000_000_000 {
+        format!("{}.{:03}ms", ns / 1_000_000, ns / 1_000 % 1_000)
+    } else if s < 60 {
+        format!("{s}.{:03}s", ns / 1_000_000 % 1_000)
+    } else if s < 3_600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h{:02}m{:02}s", s / 3_600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}d{:02}h{:02}m", s / 86_400, s / 3_600 % 24, s / 60 % 60)
+    }
 }
 
 fn ids(list: &IdList) -> String {
@@ -35,7 +51,7 @@ fn ids(list: &IdList) -> String {
 pub fn render(s: &Summary, per_connection: bool) -> String {
     let mut out = String::new();
     let span = match (s.first_ts, s.last_ts) {
-        (Some(a), Some(b)) => format!("{} → {} ({})", utc(a), utc(b), secs(b.since(a))),
+        (Some(a), Some(b)) => format!("{} → {} ({})", utc(a), utc(b), human(b.since(a))),
         _ => "no frames".to_string(),
     };
     let _ = writeln!(
@@ -169,9 +185,9 @@ fn state_row(side: &str, t: &StateTime) -> Vec<String> {
         side.to_string(),
         t.state.to_string(),
         t.visits.to_string(),
-        secs(t.p50),
-        secs(t.p90),
-        secs(t.max),
+        human(t.p50),
+        human(t.p90),
+        human(t.max),
         format!("conn {}", t.max_connection),
         t.open_at_end.to_string(),
     ]
@@ -188,10 +204,26 @@ fn finding_row(f: &Finding) -> Vec<String> {
         f.connection.to_string(),
         f.endpoint.map_or("-".to_string(), |r| r.to_string()),
         format!("{}{more}", frames.join(", ")),
-        f.duration.map_or(String::new(), secs),
+        f.duration.map_or(String::new(), human),
     ]
 }
 
 fn indent(s: &str) -> String {
     s.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_their_natural_unit() {
+        let d = |ns: i64| human(Duration(ns));
+        assert_eq!(d(850_000), "850µs");
+        assert_eq!(d(12_345_678), "12.345ms");
+        assert_eq!(d(4_500_000_000), "4.500s");
+        assert_eq!(d(725_000_000_000), "12m05s");
+        assert_eq!(d(10_930_000_000_000), "3h02m10s");
+        assert_eq!(d(96_970_188_874_553_000), "1122d08h09m");
+    }
 }
