@@ -324,6 +324,8 @@ pub struct Visit {
     pub frame: Option<FrameNo>,
     /// Still in this state when the capture ended.
     pub open: bool,
+    /// No captured segment shows the step into this state (see `Transition::inferred`).
+    pub inferred: bool,
 }
 
 /// The visits of one endpoint timeline, in order. The chart draws exactly these.
@@ -340,6 +342,7 @@ pub fn visits(t: &EndpointTimeline, capture_end: Timestamp) -> Vec<Visit> {
             until,
             frame: tr.frame,
             open,
+            inferred: tr.inferred,
         });
     }
     out

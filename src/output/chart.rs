@@ -28,6 +28,7 @@ pub const MAX_LANE_CONNECTIONS: usize = 30;
 const BINS: usize = 600;
 const WIDTH: u32 = 1400;
 const LANE_PX: u32 = 22;
+const LEGEND_PX: u32 = 40;
 const AGGREGATE_PX: u32 = 420;
 const FONT: &str = "sans-serif";
 /// Room for lane labels such as `#12345 server [2001:db8::1]:443`.
@@ -48,6 +49,8 @@ pub struct Span {
     pub state: State,
     pub from: f64,
     pub until: f64,
+    /// Drawn pale: no captured segment shows the step into this state.
+    pub inferred: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -110,6 +113,13 @@ pub fn color(state: State) -> RGBColor {
         State::LastAck => RGBColor(188, 189, 34),
         State::TimeWait => RGBColor(99, 99, 99),
     }
+}
+
+/// The colour of a stay that was inferred, not seen: the state's colour, half-way to white.
+pub fn pale(state: State) -> RGBColor {
+    let RGBColor(r, g, b) = color(state);
+    let mix = |c: u8| ((u16::from(c) + 255) / 2) as u8;
+    RGBColor(mix(r), mix(g), mix(b))
 }
 
 /// Lays out the chart. Unknown ids are an error naming them.
@@ -177,6 +187,7 @@ pub fn model(
                     state: v.state,
                     from: secs(v.from),
                     until: secs(v.until),
+                    inferred: v.inferred,
                 })
                 .collect();
             lanes.push(Lane {
@@ -297,11 +308,20 @@ fn register_font() -> Result<(), String> {
     }
 }
 
+/// Title, subtitle and the optional note line above the legend.
+fn header_px(m: &ChartModel) -> u32 {
+    if m.note.is_some() {
+        90
+    } else {
+        70
+    }
+}
+
 /// Canvas size for a model.
 pub fn size(m: &ChartModel) -> (u32, u32) {
     let lanes = m.lanes.len() as u32;
-    let header = 70;
-    let legend = 40;
+    let header = header_px(m);
+    let legend = LEGEND_PX;
     let agg = if m.aggregate.is_some() {
         AGGREGATE_PX
     } else {
@@ -354,21 +374,18 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, m: &ChartModel) -> Dr
         (20, 12),
         (FONT, 20).into_font().color(&BLACK),
     ))?;
+    let grey = (FONT, 14).into_font().color(&RGBColor(80, 80, 80));
     let sub = format!(
-        "time since {}{}",
-        utc(m.origin),
-        m.note
-            .as_deref()
-            .map(|n| format!("  ·  {n}"))
-            .unwrap_or_default()
+        "time since {}  ·  pale: inferred (no captured segment shows that step)",
+        utc(m.origin)
     );
-    root.draw(&Text::new(
-        sub,
-        (20, 40),
-        (FONT, 14).into_font().color(&RGBColor(80, 80, 80)),
-    ))?;
-    legend(root, 70, w)?;
-    let body = root.margin(110, 10, 10, 10);
+    root.draw(&Text::new(sub, (20, 40), grey.clone()))?;
+    if let Some(note) = &m.note {
+        root.draw(&Text::new(note.clone(), (20, 60), grey))?;
+    }
+    let header = header_px(m);
+    legend(root, header as i32, w)?;
+    let body = root.margin(header + LEGEND_PX, 10, 10, 10);
     let (unit, unit_name) = time_unit(m.span);
     let x_max = m.span / unit;
     let x_label = format!("{unit_name} since capture start");
@@ -493,7 +510,12 @@ fn draw_lanes<DB: DrawingBackend>(
             let x0 = s.from / unit;
             // A zero-length stay still gets a hairline, so every visited state is visible.
             let x1 = (s.until / unit).max(x0 + x_max / 700.0);
-            Rectangle::new([(x0, lo), (x1, hi)], color(s.state).filled())
+            let fill = if s.inferred {
+                pale(s.state)
+            } else {
+                color(s.state)
+            };
+            Rectangle::new([(x0, lo), (x1, hi)], fill.filled())
         }))?;
         chart.draw_series(std::iter::once(
             EmptyElement::at((0.0, (hi + lo) / 2.0))
