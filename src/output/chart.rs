@@ -6,7 +6,7 @@
 //! draw it. Text is measured with the bundled DejaVu Sans (`assets/`), so the layout is the
 //! same on every machine and the PNG needs no system font.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use plotters::backend::RGBPixel;
@@ -141,11 +141,9 @@ pub fn model(
     let chosen: Vec<&Connection> = match selection {
         Selection::All => conns.iter().collect(),
         Selection::Ids(ids) => {
-            let missing: Vec<String> = ids
-                .iter()
-                .filter(|id| !conns.iter().any(|c| c.id == **id))
-                .map(u64::to_string)
-                .collect();
+            let wanted: BTreeSet<u64> = ids.iter().copied().collect();
+            let present: BTreeSet<u64> = conns.iter().map(|c| c.id).collect();
+            let missing: Vec<String> = wanted.difference(&present).map(u64::to_string).collect();
             if !missing.is_empty() {
                 return Err(format!(
                     "no connection {}: the capture has {} (ids 0–{})",
@@ -154,7 +152,7 @@ pub fn model(
                     conns.len().saturating_sub(1)
                 ));
             }
-            conns.iter().filter(|c| ids.contains(&c.id)).collect()
+            conns.iter().filter(|c| wanted.contains(&c.id)).collect()
         }
     };
     let secs = |t: Timestamp| t.since(origin).as_secs_f64();
