@@ -192,6 +192,8 @@ struct Side {
     reassembled: i64,
     pending: Vec<(i64, i64)>,
     pkts: u64,
+    /// `did_close`: this side's FIN or RST has been reported as a close.
+    did_close: bool,
 }
 
 impl Side {
@@ -215,6 +217,7 @@ impl Side {
             reassembled: 1,
             pending: Vec::new(),
             pkts: 0,
+            did_close: false,
         }
     }
 
@@ -256,6 +259,15 @@ impl Side {
         }
         size
     }
+}
+
+/// Timers a segment starts in Zeek.
+#[derive(Copy, Clone, Debug)]
+struct Timers {
+    /// The originator's first SYN: `tcp_attempt_delay`.
+    attempt: bool,
+    /// A complete close: `tcp_close_delay`.
+    closed: bool,
 }
 
 /// One Zeek connection (one conn.log row) being accumulated.
@@ -326,9 +338,8 @@ impl ZeekConn {
         });
     }
 
-    /// Feeds one segment; returns whether it started the 5 s attempt timer (an originator
-    /// SYN from an inactive endpoint).
-    fn observe(&mut self, seg: &Segment) -> bool {
+    /// Feeds one segment; returns the timers it starts.
+    fn observe(&mut self, seg: &Segment) -> Timers {
         let f = seg.flags;
         let len = i64::from(seg.payload_len);
         // PR #2191 (zeek/zeek): a connection that began with a SYN-ACK and continues with an
@@ -387,7 +398,20 @@ impl ZeekConn {
         }
         self.update_last_seq(is_orig, e, past, f, len);
         let attempt = is_orig && f.syn() && self.sides[e].state == St::Inactive;
+        let before = self.sides[e].state;
         self.update_state_machine(is_orig, e, p, f, base, len);
+        // A flip may have moved the sender: find it again by address.
+        let (e, p) = if seg.src == self.sides[0].addr {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
+        let do_close = match before {
+            St::Closed => f.rst() && self.sides[p].state != St::Closed,
+            St::Reset => false,
+            _ => f.fin() || f.rst(),
+        };
+        let closed = do_close && self.connection_closed(e, p);
         if let Some(rel_ack) = rel_ack.filter(|_| !f.rst()) {
             self.ack_received(p, rel_ack);
         }
@@ -395,7 +419,20 @@ impl ZeekConn {
             let rel_data = if f.syn() { rel_seq + 1 } else { rel_seq };
             self.data_sent(e, rel_data, len);
         }
-        attempt
+        Timers { attempt, closed }
+    }
+
+    /// `TCPSessionAdapter::ConnectionClosed`: whether the close is complete (this side reset,
+    /// or both sides closed, or the peer never spoke), which schedules the connection's
+    /// removal `tcp_close_delay` later.
+    fn connection_closed(&mut self, e: usize, p: usize) -> bool {
+        if self.sides[e].did_close {
+            return false;
+        }
+        self.sides[e].did_close = true;
+        self.sides[e].state == St::Reset
+            || self.sides[p].did_close
+            || self.sides[p].state == St::Inactive
     }
 
     /// `TCPSessionAdapter::AttemptTimer`: an attempt nobody answered is over.
@@ -738,6 +775,9 @@ impl ZeekConn {
 
 /// Zeek's default `tcp_attempt_delay`: an unanswered SYN is logged (S0) this long after it.
 const ATTEMPT_DELAY: Duration = Duration(5_000_000_000);
+/// Zeek's default `tcp_close_delay`: a connection closed on both sides (or reset) is removed
+/// this long after its closing packet; later packets start a new conn.log row.
+const CLOSE_DELAY: Duration = Duration(5_000_000_000);
 /// Zeek's default `tcp_inactivity_timeout` (5 min): a longer silence ends the connection.
 const INACTIVITY_TIMEOUT: Duration = Duration(300_000_000_000);
 
@@ -748,6 +788,7 @@ pub struct ZeekTracker {
     done: Vec<Zeek>,
     cur: ZeekConn,
     attempt_deadline: Option<Timestamp>,
+    close_deadline: Option<Timestamp>,
     last_ts: Timestamp,
 }
 
@@ -758,26 +799,33 @@ impl ZeekTracker {
             done: Vec::new(),
             cur: ZeekConn::new(first),
             attempt_deadline: None,
+            close_deadline: None,
             last_ts: ts,
         }
     }
 
     /// Feeds one segment seen at `ts`. Zeek runs its timers before the packet: an attempt
-    /// still unanswered 5 s after its SYN, or 5 min of silence, ends the Zeek connection and
-    /// this segment opens a new one.
+    /// still unanswered 5 s after its SYN, a close completed 5 s ago, or 5 min of silence
+    /// ends the Zeek connection and this segment opens a new one.
     pub fn observe(&mut self, seg: &Segment, ts: Timestamp) {
         let attempt_over = self
             .attempt_deadline
             .is_some_and(|d| d <= ts && self.cur.attempt_failed());
+        let removed = self.close_deadline.is_some_and(|d| d <= ts);
         let idle = ts.since(self.last_ts) >= INACTIVITY_TIMEOUT;
-        if attempt_over || idle {
+        if attempt_over || removed || idle {
             let old = std::mem::replace(&mut self.cur, ZeekConn::new(seg));
             self.done.push(old.finish());
             self.attempt_deadline = None;
+            self.close_deadline = None;
         }
         self.last_ts = ts;
-        if self.cur.observe(seg) {
+        let timers = self.cur.observe(seg);
+        if timers.attempt {
             self.attempt_deadline = Some(ts.saturating_add(ATTEMPT_DELAY));
+        }
+        if timers.closed && self.close_deadline.is_none() {
+            self.close_deadline = Some(ts.saturating_add(CLOSE_DELAY));
         }
     }
 
