@@ -367,3 +367,27 @@ fn wireshark_completeness_equals_tshark_on_every_public_trace() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!((agree, streams), (117, 120));
 }
+
+#[test]
+fn fin_retransmissions_after_a_complete_close_become_new_zeek_rows() {
+    // zeek/zeek#862: Zeek removes a closed connection 5 s (tcp_close_delay) after the close;
+    // each later retransmitted FIN opens a new conn.log row, flipped towards port 443.
+    let (_, conns) = run(&public_traces().join("suricata-verify/bug-2646-01/input.pcap"));
+    let rows: Vec<(String, String)> = conns[0]
+        .peers
+        .zeek
+        .iter()
+        .map(|z| (z.conn_state.to_string(), z.history.clone()))
+        .collect();
+    let shr = ("SHR".to_string(), "^f".to_string());
+    assert_eq!(
+        rows,
+        vec![
+            ("SF".to_string(), "ShADadFft".to_string()),
+            shr.clone(),
+            shr.clone(),
+            shr.clone(),
+            shr
+        ]
+    );
+}
