@@ -129,7 +129,29 @@ fn svg_carries_labels_legend_and_is_deterministic() {
     assert!(svg.contains("#0 client 192.168.122.230:60648"));
     assert!(svg.contains("TIME_WAIT"));
     assert!(
-        svg.contains("milliseconds since capture start")
-            || svg.contains("seconds since capture start")
+        svg.contains("seconds since first connection start"),
+        "axis title"
     );
+}
+
+#[test]
+fn chosen_connections_get_their_own_time_window() {
+    // Connection 1 of fast_reuse starts 178.9 s into the capture; its last step is the
+    // client's TIME_WAIT expiring 60 s after the close (76.6 s in): the window ends a tenth
+    // later, not at the capture's end (3,000+ s).
+    let m = model(&["tcptrace/fast_reuse.dmp.gz"], Selection::Ids(vec![1])).unwrap();
+    assert_eq!(m.origin_is, "first connection start");
+    assert_eq!(m.lanes.len(), 2);
+    assert_eq!(m.lanes[0].spans[0].from, 0.0);
+    assert!((m.span - 84.258_098_1).abs() < 1e-6, "span {}", m.span);
+    let tw = m.lanes[0].spans.last().unwrap();
+    assert_eq!(tw.state, State::TimeWait);
+    assert!(
+        (tw.until - 76.598_271).abs() < 1e-3,
+        "TIME_WAIT ends {}",
+        tw.until
+    );
+    let all = model(&["tcptrace/fast_reuse.dmp.gz"], Selection::All).unwrap();
+    assert_eq!(all.origin_is, "capture start");
+    assert!(all.span > 3000.0, "span {}", all.span);
 }

@@ -75,6 +75,9 @@ pub struct ChartModel {
     pub title: String,
     /// Time zero of the x axis.
     pub origin: Timestamp,
+    /// What `origin` is, for the axis title: the capture's start or the first chosen
+    /// connection's.
+    pub origin_is: &'static str,
     /// Seconds from `origin` to the end of the capture.
     pub span: f64,
     pub lanes: Vec<Lane>,
@@ -129,15 +132,14 @@ pub fn model(
     selection: &Selection,
     summary: &Summary,
 ) -> Result<ChartModel, String> {
-    let origin = report
+    let capture_start = report
         .first_ts
         .or_else(|| conns.iter().map(|c| c.start).min())
         .unwrap_or_default();
-    let end = report
+    let capture_end = report
         .last_ts
         .or_else(|| conns.iter().map(|c| c.end).max())
-        .unwrap_or(origin);
-    let span = end.since(origin).as_secs_f64().max(1e-6);
+        .unwrap_or(capture_start);
     let chosen: Vec<&Connection> = match selection {
         Selection::All => conns.iter().collect(),
         Selection::Ids(ids) => {
@@ -155,7 +157,12 @@ pub fn model(
             conns.iter().filter(|c| wanted.contains(&c.id)).collect()
         }
     };
-    let secs = |t: Timestamp| t.since(origin).as_secs_f64();
+    let ((origin, end), origin_is) = match selection {
+        Selection::All => ((capture_start, capture_end), "capture start"),
+        Selection::Ids(_) => (window(&chosen, capture_end), "first connection start"),
+    };
+    let span = end.since(origin).as_secs_f64().max(1e-6);
+    let secs = |t: Timestamp| t.since(origin).as_secs_f64().clamp(0.0, span);
     let many = chosen.len() > MAX_LANE_CONNECTIONS;
     let (laned, note) = if many {
         let top = rank(&chosen, summary);
@@ -205,11 +212,32 @@ pub fn model(
     Ok(ChartModel {
         title: format!("{} — TCP endpoint states", files.join(", ")),
         origin,
+        origin_is,
         span,
         lanes,
         aggregate,
         note,
     })
+}
+
+/// The time window of chosen connections: from the first one's start to its last transition
+/// or frame, plus a tenth for the stays that go on (within the capture). A short connection
+/// in a long capture then fills the chart instead of being a sliver.
+fn window(chosen: &[&Connection], capture_end: Timestamp) -> (Timestamp, Timestamp) {
+    let start = chosen.iter().map(|c| c.start).min().unwrap_or_default();
+    let last = chosen
+        .iter()
+        .flat_map(|c| {
+            let steps = [&c.endpoints.client, &c.endpoints.server]
+                .into_iter()
+                .flat_map(|t| t.timeline.iter().map(|tr| tr.ts));
+            steps.chain(std::iter::once(c.end))
+        })
+        .max()
+        .unwrap_or(start);
+    let margin = crate::frame::Duration(last.since(start).0 / 10);
+    let end = last.saturating_add(margin).min(capture_end.max(last));
+    (start, end)
 }
 
 /// The connections to show as lanes: most diagnoses first, then longest, then lowest id.
@@ -386,7 +414,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, m: &ChartModel) -> Dr
     let body = root.margin(header + LEGEND_PX, 10, 10, 10);
     let (unit, unit_name) = time_unit(m.span);
     let x_max = m.span / unit;
-    let x_label = format!("{unit_name} since capture start");
+    let x_label = format!("{unit_name} since {}", m.origin_is);
     match &m.aggregate {
         Some(agg) => {
             let (top, bottom) = body.split_vertically(AGGREGATE_PX);
