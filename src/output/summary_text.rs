@@ -136,14 +136,14 @@ pub fn render(s: &Summary, per_connection: bool) -> String {
 
     let _ = writeln!(
         out,
-        "\nZeek conn_state (conn.log rows; per connection in --json)"
+        "\nZeek conn_state (conn.log rows; per connection: --connections or --json)"
     );
-    let states: Vec<String> = s
+    let rows: Vec<Vec<String>> = s
         .zeek_conn_states
         .iter()
-        .map(|(k, n)| format!("{k} {n}"))
+        .map(|(k, n)| vec![k.to_string(), n.to_string(), k.meaning().to_string()])
         .collect();
-    let _ = writeln!(out, "  {}", states.join("  "));
+    out.push_str(&indent(&table(&["conn_state", "rows", "meaning"], &rows)));
     if per_connection {
         let _ = writeln!(out, "\nConnections (tcp.stream = id)");
         let rows: Vec<Vec<String>> = s

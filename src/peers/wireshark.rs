@@ -21,13 +21,6 @@ pub struct Wireshark {
     pub completeness: u8,
 }
 
-impl Wireshark {
-    /// Wireshark's own test: SYN, SYN-ACK, ACK, DATA and FIN or RST (31, 47 or 63).
-    pub fn complete(&self) -> bool {
-        matches!(self.completeness, 31 | 47 | 63)
-    }
-}
-
 /// Accumulates `tcp.completeness` over a conversation's segments.
 #[derive(Copy, Clone, Debug, Default)]
 pub struct Completeness {
