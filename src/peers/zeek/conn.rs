@@ -1,116 +1,10 @@
-//! Zeek's `conn_state` and `history` for one connection, computed the way Zeek computes them
-//! (zeek/zeek `src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc`, `TCP.cc`,
-//! `scripts/base/protocols/conn/main.zeek`; see `../shared/PEERS.md` §1), so a user can move
-//! from our timelines to a conn.log row and back.
-//!
-//! Zeek keeps a coarse state per endpoint (INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL,
-//! ESTABLISHED, CLOSED, RESET) and decides `conn_state` from the pair at log time. Its
-//! originator is the first packet's sender unless a heuristic flips it; the tracker keeps that
-//! notion to itself, because it can differ from our client.
-//!
-//! What we do not reproduce (documented in the README): Zeek's timers, which split one of our
-//! connections into several conn.log rows (5 s attempt timer, inactivity timeout); checksum
-//! validation (`C`); VLAN-aware connection keys.
+//! One Zeek connection: both endpoints' coarse states, the history letters and the part of
+//! the reassembler that decides content gaps, following TCPSessionAdapter.cc.
 
 use std::net::SocketAddr;
 
-use serde::Serialize;
-
+use super::{likely_server_port, syn_then_rst, ConnState, Zeek};
 use crate::decode::Segment;
-use crate::frame::{Duration, Timestamp};
-
-/// Zeek's `conn_state` values (main.zeek `Conn::Info$conn_state`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum ConnState {
-    S0,
-    S1,
-    SF,
-    REJ,
-    S2,
-    S3,
-    RSTO,
-    RSTR,
-    RSTOS0,
-    RSTRH,
-    SH,
-    SHR,
-    OTH,
-}
-
-impl ConnState {
-    pub const ALL: [ConnState; 13] = [
-        ConnState::S0,
-        ConnState::S1,
-        ConnState::SF,
-        ConnState::REJ,
-        ConnState::S2,
-        ConnState::S3,
-        ConnState::RSTO,
-        ConnState::RSTR,
-        ConnState::RSTOS0,
-        ConnState::RSTRH,
-        ConnState::SH,
-        ConnState::SHR,
-        ConnState::OTH,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnState::S0 => "S0",
-            ConnState::S1 => "S1",
-            ConnState::SF => "SF",
-            ConnState::REJ => "REJ",
-            ConnState::S2 => "S2",
-            ConnState::S3 => "S3",
-            ConnState::RSTO => "RSTO",
-            ConnState::RSTR => "RSTR",
-            ConnState::RSTOS0 => "RSTOS0",
-            ConnState::RSTRH => "RSTRH",
-            ConnState::SH => "SH",
-            ConnState::SHR => "SHR",
-            ConnState::OTH => "OTH",
-        }
-    }
-
-    /// Zeek's documented meaning, for tables and tooltips.
-    pub fn meaning(self) -> &'static str {
-        match self {
-            ConnState::S0 => "connection attempt seen, no reply",
-            ConnState::S1 => "established, not terminated",
-            ConnState::SF => "normal establishment and termination",
-            ConnState::REJ => "connection attempt rejected",
-            ConnState::S2 => "established, close attempt by originator seen (no reply)",
-            ConnState::S3 => "established, close attempt by responder seen (no reply)",
-            ConnState::RSTO => "established, originator aborted (sent a RST)",
-            ConnState::RSTR => "responder sent a RST",
-            ConnState::RSTOS0 => "originator sent a SYN followed by a RST, never saw a SYN-ACK",
-            ConnState::RSTRH => "responder sent a SYN-ACK followed by a RST, never saw a SYN",
-            ConnState::SH => "originator sent a SYN followed by a FIN, never saw a SYN-ACK",
-            ConnState::SHR => "responder sent a SYN-ACK followed by a FIN, never saw a SYN",
-            ConnState::OTH => "no SYN seen, just midstream traffic",
-        }
-    }
-}
-
-impl std::fmt::Display for ConnState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The Zeek fields of one connection, as conn.log would show them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Zeek {
-    pub conn_state: ConnState,
-    pub history: String,
-    /// Zeek's originator (`id.orig_h`/`id.orig_p`); not always our client.
-    #[serde(serialize_with = "crate::peers::addr")]
-    pub orig: SocketAddr,
-    #[serde(serialize_with = "crate::peers::addr")]
-    pub resp: SocketAddr,
-    pub orig_pkts: u64,
-    pub resp_pkts: u64,
-}
 
 /// `TCP_Endpoint::state` (TCP_Endpoint.h).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -139,7 +33,7 @@ const TOO_LARGE_SEQ_DELTA: i64 = 1_048_576;
 /// A logarithmic history letter (`Connection::ScaledHistoryEntry`, base 10): recorded at the
 /// 1st, 10th, 100th … occurrence.
 #[derive(Clone, Debug)]
-struct Scaled {
+pub(super) struct Scaled {
     count: u64,
     threshold: u64,
 }
@@ -154,7 +48,7 @@ impl Default for Scaled {
 }
 
 impl Scaled {
-    fn hit(&mut self) -> bool {
+    pub(super) fn hit(&mut self) -> bool {
         self.count += 1;
         if self.count == self.threshold {
             self.threshold = self.threshold.saturating_mul(10);
@@ -263,16 +157,16 @@ impl Side {
 
 /// Timers a segment starts in Zeek.
 #[derive(Copy, Clone, Debug)]
-struct Timers {
+pub(super) struct Timers {
     /// The originator's first SYN: `tcp_attempt_delay`.
-    attempt: bool,
+    pub(super) attempt: bool,
     /// A complete close: `tcp_close_delay`.
-    closed: bool,
+    pub(super) closed: bool,
 }
 
 /// One Zeek connection (one conn.log row) being accumulated.
 #[derive(Clone, Debug)]
-struct ZeekConn {
+pub(super) struct ZeekConn {
     /// [orig, resp] in Zeek's current notion.
     sides: [Side; 2],
     history: String,
@@ -286,7 +180,7 @@ impl ZeekConn {
     /// Starts a connection at its first segment: its sender is Zeek's originator unless
     /// `TCPAnalyzer::WantConnection` flips it (a connection that does not begin with a pure
     /// SYN whose source port is a likely server port).
-    fn new(first: &Segment) -> ZeekConn {
+    pub(super) fn new(first: &Segment) -> ZeekConn {
         let f = first.flags;
         let (sport, dport) = (first.src.port(), first.dst.port());
         let partial = !f.syn() || f.ack();
@@ -339,7 +233,7 @@ impl ZeekConn {
     }
 
     /// Feeds one segment; returns the timers it starts.
-    fn observe(&mut self, seg: &Segment) -> Timers {
+    pub(super) fn observe(&mut self, seg: &Segment) -> Timers {
         let f = seg.flags;
         let len = i64::from(seg.payload_len);
         // PR #2191 (zeek/zeek): a connection that began with a SYN-ACK and continues with an
@@ -436,7 +330,7 @@ impl ZeekConn {
     }
 
     /// `TCPSessionAdapter::AttemptTimer`: an attempt nobody answered is over.
-    fn attempt_failed(&self) -> bool {
+    pub(super) fn attempt_failed(&self) -> bool {
         matches!(self.sides[0].state, St::SynSent | St::SynAckSent)
             && self.sides[1].state == St::Inactive
     }
@@ -712,7 +606,7 @@ impl ZeekConn {
     }
 
     /// The fields conn.log would show when the connection is logged.
-    fn finish(&self) -> Zeek {
+    pub(super) fn finish(&self) -> Zeek {
         let [o, r] = &self.sides;
         Zeek {
             conn_state: self.conn_state(),
@@ -769,262 +663,6 @@ impl ZeekConn {
             ConnState::S1
         } else {
             ConnState::OTH
-        }
-    }
-}
-
-/// Zeek's default `tcp_attempt_delay`: an unanswered SYN is logged (S0) this long after it.
-const ATTEMPT_DELAY: Duration = Duration(5_000_000_000);
-/// Zeek's default `tcp_close_delay`: a connection closed on both sides (or reset) is removed
-/// this long after its closing packet; later packets start a new conn.log row.
-const CLOSE_DELAY: Duration = Duration(5_000_000_000);
-/// Zeek's default `tcp_inactivity_timeout` (5 min): a longer silence ends the connection.
-const INACTIVITY_TIMEOUT: Duration = Duration(300_000_000_000);
-
-/// Zeek's view of one of our connections: usually one conn.log row, several when Zeek's timers
-/// end a connection that Wireshark's numbering (ours) continues.
-#[derive(Clone, Debug)]
-pub struct ZeekTracker {
-    done: Vec<Zeek>,
-    cur: ZeekConn,
-    attempt_deadline: Option<Timestamp>,
-    close_deadline: Option<Timestamp>,
-    last_ts: Timestamp,
-}
-
-impl ZeekTracker {
-    /// Starts at the connection's first segment (not yet observed).
-    pub fn new(first: &Segment, ts: Timestamp) -> ZeekTracker {
-        ZeekTracker {
-            done: Vec::new(),
-            cur: ZeekConn::new(first),
-            attempt_deadline: None,
-            close_deadline: None,
-            last_ts: ts,
-        }
-    }
-
-    /// Feeds one segment seen at `ts`. Zeek runs its timers before the packet: an attempt
-    /// still unanswered 5 s after its SYN, a close completed 5 s ago, or 5 min of silence
-    /// ends the Zeek connection and this segment opens a new one.
-    pub fn observe(&mut self, seg: &Segment, ts: Timestamp) {
-        let attempt_over = self
-            .attempt_deadline
-            .is_some_and(|d| d <= ts && self.cur.attempt_failed());
-        let removed = self.close_deadline.is_some_and(|d| d <= ts);
-        let idle = ts.since(self.last_ts) >= INACTIVITY_TIMEOUT;
-        if attempt_over || removed || idle {
-            let old = std::mem::replace(&mut self.cur, ZeekConn::new(seg));
-            self.done.push(old.finish());
-            self.attempt_deadline = None;
-            self.close_deadline = None;
-        }
-        self.last_ts = ts;
-        let timers = self.cur.observe(seg);
-        if timers.attempt {
-            self.attempt_deadline = Some(ts.saturating_add(ATTEMPT_DELAY));
-        }
-        if timers.closed && self.close_deadline.is_none() {
-            self.close_deadline = Some(ts.saturating_add(CLOSE_DELAY));
-        }
-    }
-
-    /// The conn.log rows, in the order Zeek would log them.
-    pub fn finish(mut self) -> Vec<Zeek> {
-        self.done.push(self.cur.finish());
-        self.done
-    }
-}
-
-/// Zeek's `/\^?S[^HAFGIQ]*R.*/` matched against the whole history (zeek/zeek PR #1166).
-fn syn_then_rst(history: &str) -> bool {
-    let h = history.strip_prefix('^').unwrap_or(history);
-    let Some(rest) = h.strip_prefix('S') else {
-        return false;
-    };
-    for c in rest.chars() {
-        if c == 'R' {
-            return true;
-        }
-        if "HAFGIQ".contains(c) {
-            return false;
-        }
-    }
-    false
-}
-
-/// TCP ports Zeek's base scripts register with `Analyzer::register_for_ports`, which fill
-/// `likely_server_ports` (Zeek 7/8 defaults).
-fn likely_server_port(port: u16) -> bool {
-    matches!(
-        port,
-        21 | 22
-            | 25
-            | 53
-            | 80
-            | 81
-            | 88
-            | 135
-            | 139
-            | 143
-            | 389
-            | 443
-            | 445
-            | 502
-            | 563
-            | 585
-            | 587
-            | 614
-            | 631
-            | 636
-            | 989
-            | 990
-            | 992
-            | 993
-            | 995
-            | 1080
-            | 1434
-            | 1883
-            | 2811
-            | 3128
-            | 3268
-            | 3306
-            | 3389
-            | 5222
-            | 5223
-            | 5269
-            | 5432
-            | 6379
-            | 6666..=6669 | 8000 | 8080 | 8888 | 20000
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::decode::{TcpFlags, TcpOptions};
-    use crate::tcp::seq::SeqNum;
-
-    const C: &str = "10.0.0.1:40000";
-    const S: &str = "10.0.0.2:8080";
-
-    /// A segment from `from` to the other address.
-    fn seg(from: &str, flags: u8, seq: u32, ack: u32, len: u32) -> Segment {
-        let to = if from == C { S } else { C };
-        Segment {
-            src: from.parse().unwrap(),
-            dst: to.parse().unwrap(),
-            seq: SeqNum(seq),
-            ack: SeqNum(ack),
-            flags: TcpFlags(flags),
-            window: 1000,
-            payload_len: len,
-            options: TcpOptions::default(),
-        }
-    }
-
-    fn run(segs: &[Segment]) -> Vec<Zeek> {
-        let mut t = ZeekTracker::new(&segs[0], Timestamp(0));
-        for (i, s) in segs.iter().enumerate() {
-            t.observe(s, Timestamp(i as i64 * 1_000_000));
-        }
-        t.finish()
-    }
-
-    const SYN: u8 = TcpFlags::SYN;
-    const SA: u8 = TcpFlags::SYN | TcpFlags::ACK;
-    const A: u8 = TcpFlags::ACK;
-    const R: u8 = TcpFlags::RST;
-
-    #[test]
-    fn a_repeated_fin_adds_a_letter_only_when_its_sequence_number_moved() {
-        let fa = TcpFlags::FIN | TcpFlags::ACK;
-        let z = run(&[
-            seg(C, SYN, 100, 0, 0),
-            seg(S, SA, 500, 101, 0),
-            seg(C, A, 101, 501, 0),
-            seg(C, fa, 101, 501, 0),
-            seg(C, fa, 101, 501, 0),
-            seg(C, fa, 105, 501, 0),
-        ]);
-        assert_eq!(
-            (z[0].history.as_str(), z[0].conn_state),
-            ("ShAFF", ConnState::S2)
-        );
-    }
-
-    #[test]
-    fn a_syn_with_a_new_isn_rebases_instead_of_adding_a_letter() {
-        // init_endpoint re-initialises the sequence space (weird SYN_seq_jump), so the new
-        // SYN's relative sequence number is 0 again, like the first one's.
-        let z = run(&[seg(C, SYN, 100, 0, 0), seg(C, SYN, 900, 0, 0)]);
-        assert_eq!(
-            (z[0].history.as_str(), z[0].conn_state),
-            ("S", ConnState::S0)
-        );
-    }
-
-    #[test]
-    fn retransmissions_are_logged_at_the_1st_and_10th() {
-        let mut segs = vec![
-            seg(C, SYN, 100, 0, 0),
-            seg(S, SA, 500, 101, 0),
-            seg(C, A, 101, 501, 0),
-            seg(C, A, 101, 501, 10),
-        ];
-        segs.extend((0..10).map(|_| seg(C, A, 101, 501, 10)));
-        let z = run(&segs);
-        assert_eq!(z.len(), 1);
-        assert_eq!(z[0].history, "ShADTT");
-        assert_eq!(z[0].conn_state, ConnState::S1);
-        assert_eq!((z[0].orig_pkts, z[0].resp_pkts), (13, 1));
-    }
-
-    #[test]
-    fn syn_then_rst_without_answer_is_rstos0_and_a_lone_rst_is_oth() {
-        let z = run(&[seg(C, SYN, 100, 0, 0), seg(C, R, 101, 0, 0)]);
-        assert_eq!(
-            (z[0].history.as_str(), z[0].conn_state),
-            ("SR", ConnState::RSTOS0)
-        );
-        let z = run(&[seg(C, R, 101, 0, 0)]);
-        assert_eq!(
-            (z[0].history.as_str(), z[0].conn_state),
-            ("R", ConnState::OTH)
-        );
-    }
-
-    #[test]
-    fn syn_ack_first_from_a_server_port_is_flipped_at_once() {
-        let z = run(&[seg(S, SA, 500, 101, 0), seg(C, A, 101, 501, 0)]);
-        // 8080 is a likely server port: Zeek's originator is the client.
-        assert_eq!(z[0].history, "^hA");
-        assert_eq!(z[0].orig.to_string(), C);
-    }
-
-    #[test]
-    fn rstos0_pattern_matches_zeeks_regex() {
-        assert!(syn_then_rst("SR"));
-        assert!(syn_then_rst("SaR"));
-        assert!(syn_then_rst("^SdR"));
-        assert!(!syn_then_rst("SaFR"));
-        assert!(!syn_then_rst("R"));
-        // Case matters: the responder's `h` is not excluded, the originator's `H` is.
-        assert!(syn_then_rst("ShR"));
-        assert!(!syn_then_rst("SHR"));
-    }
-
-    #[test]
-    fn scaled_letters_fire_at_1_10_100() {
-        let mut s = Scaled::default();
-        let at: Vec<u64> = (1..=150u64).filter(|_| s.hit()).collect();
-        assert_eq!(at, vec![1, 10, 100]);
-    }
-
-    #[test]
-    fn every_conn_state_has_a_meaning() {
-        for c in ConnState::ALL {
-            assert!(!c.meaning().is_empty(), "{c}");
         }
     }
 }
