@@ -16,6 +16,7 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 
 use crate::decode::Segment;
 use crate::frame::{Duration, FrameNo, Timestamp};
+use crate::peers::PeersTracker;
 use crate::tcp::endpoint::{At, Endpoint};
 use crate::tcp::seq::SeqNum;
 use crate::tcp::state::State;
@@ -76,6 +77,8 @@ struct Live {
     reset: Option<(Role, State)>,
     syn_ack_seen: bool,
     segments: Option<Vec<SegmentRecord>>,
+    /// Zeek's and Wireshark's view of the same connection.
+    peers: PeersTracker,
 }
 
 impl Live {
@@ -110,6 +113,7 @@ impl Live {
             reset: None,
             syn_ack_seen: false,
             segments: log.then(Vec::new),
+            peers: PeersTracker::new(seg, at.ts),
         }
     }
 
@@ -117,6 +121,7 @@ impl Live {
         let from = if seg.src == self.client && seg.dst == self.server { Role::Client } else { Role::Server };
         let (s, r) = (from.index(), from.peer().index());
         self.last = (at.frame, at.ts);
+        self.peers.observe(seg, at.ts);
         self.traffic[s].packets += 1;
         self.traffic[s].bytes += u64::from(seg.payload_len);
         let f = seg.flags;
@@ -235,6 +240,7 @@ impl Live {
             endpoints: Endpoints { client: c.into_timeline(), server: s.into_timeline() },
             notes: self.notes,
             segments: self.segments,
+            peers: self.peers.finish(self.id),
         }
     }
 }

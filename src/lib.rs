@@ -16,11 +16,15 @@ pub mod error;
 pub mod flow;
 pub mod frame;
 pub mod output;
+pub mod peers;
+pub mod summary;
 pub mod tcp;
 pub mod timeline;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use capture::{Capture, Frame, Warning};
 use error::{CaptureError, SkipReason};
@@ -34,11 +38,14 @@ pub struct Options {
     /// How long TIME_WAIT lasts (2·MSL). Linux uses 60 s.
     pub time_wait: Duration,
     pub segments: SegmentLog,
+    /// Capture bytes read so far (record headers included), for a progress display that
+    /// runs on another thread. `None`: nobody is watching.
+    pub progress: Option<Arc<AtomicU64>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { time_wait: Duration::from_secs_f64(60.0), segments: SegmentLog::None }
+        Options { time_wait: Duration::from_secs_f64(60.0), segments: SegmentLog::None, progress: None }
     }
 }
 
@@ -70,6 +77,10 @@ pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut impl Sink) -> Resu
     let mut unsupported: BTreeMap<i32, ()> = BTreeMap::new();
     while cap.next_into(&mut frame)? {
         report.frames.total += 1;
+        if let Some(p) = &opts.progress {
+            // A pcap record header is 16 bytes: exact for pcap, close for pcapng.
+            p.fetch_add(frame.data.len() as u64 + 16, Ordering::Relaxed);
+        }
         report.first_ts.get_or_insert(frame.ts);
         report.last_ts = Some(report.last_ts.map_or(frame.ts, |l| l.max(frame.ts)));
         match decode::decode(frame.linktype, &frame.data) {

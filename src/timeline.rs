@@ -284,4 +284,6 @@ pub struct Connection {
     pub notes: Vec<Note>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub segments: Option<Vec<SegmentRecord>>,
+    /// The same connection in other tools' words (Zeek conn_state/history).
+    pub peers: crate::peers::Peers,
 }

@@ -13,6 +13,7 @@ use tcpstate::tcp::state::Names;
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
 
+use super::progress::Progress;
 use super::NameStyle;
 
 #[derive(clap::Args, Debug)]
@@ -42,23 +43,31 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
     if !(args.time_wait.is_finite() && args.time_wait >= 0.0) {
         bail!("--time-wait must be a non-negative number of seconds");
     }
-    let opts = Options { time_wait: Duration::from_secs_f64(args.time_wait), segments: SegmentLog::None };
+    let progress = Progress::start(&args.captures);
+    let opts = Options {
+        time_wait: Duration::from_secs_f64(args.time_wait),
+        segments: SegmentLog::None,
+        progress: progress.counter(),
+    };
     let names: Names = args.names.into();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if args.jsonl {
         let mut sink = LineSink { out: &mut out, error: None };
         analyze(&args.captures, &opts, &mut sink)?;
+        progress.finish();
         if let Some(e) = sink.error {
             return Err(e.into());
         }
     } else if args.json {
         let mut sink = DocumentSink::new().context("creating a temporary file for the JSON document")?;
         let report = analyze(&args.captures, &opts, &mut sink)?;
+        progress.finish();
         sink.write(&mut out, &report)?;
     } else if let Some(id) = args.conn {
         let mut sink = OneSink { id, found: None, count: 0 };
         let report = analyze(&args.captures, &opts, &mut sink)?;
+        progress.finish();
         let c = sink.found.with_context(|| {
             format!("no connection {id}: the capture has {} (ids 0–{})", sink.count, sink.count.saturating_sub(1))
         })?;
@@ -66,6 +75,7 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
     } else {
         let mut sink = RowSink { rows: Vec::new(), names };
         let report = analyze(&args.captures, &opts, &mut sink)?;
+        progress.finish();
         sink.rows.sort_by_key(|r| r.id);
         out.write_all(text::summary_table(&report, &sink.rows).as_bytes())?;
     }

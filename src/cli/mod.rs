@@ -2,6 +2,9 @@
 
 mod analyze;
 mod check;
+mod progress;
+mod summary;
+mod timeline;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -21,6 +24,10 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Compare captures with their expected timelines (exit 1 on a difference), or --bless them.
     Check(check::CheckArgs),
+    /// Outcomes, time in each state, diagnoses, and Zeek/Wireshark ids per connection.
+    Summary(summary::SummaryArgs),
+    /// Draw the endpoints' states over time (SVG or PNG).
+    Timeline(timeline::TimelineArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -45,5 +52,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Check(args) => check::run(args),
+        Command::Summary(args) => summary::run(args),
+        Command::Timeline(args) => timeline::run(args),
     }
 }

@@ -1,0 +1,70 @@
+//! `tcpstate summary`: how the connections ended, how long endpoints stayed in each state,
+//! and what looks broken, as a table or the `tcpstate-summary/1` JSON.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use tcpstate::flow::SegmentLog;
+use tcpstate::frame::Duration;
+use tcpstate::output::summary_text;
+use tcpstate::summary::{summarize, SummaryOptions};
+use tcpstate::timeline::Connection;
+use tcpstate::{analyze, Options};
+
+use super::progress::Progress;
+
+#[derive(clap::Args, Debug)]
+pub struct SummaryArgs {
+    /// Capture files (pcap, pcapng, optionally gzip-compressed); `-` reads standard input.
+    #[arg(required = true)]
+    pub captures: Vec<PathBuf>,
+    /// Print the tcpstate-summary/1 JSON document (every id and frame, per-connection Zeek
+    /// conn_state/history and tcp.stream).
+    #[arg(long)]
+    pub json: bool,
+    /// Also list every connection with its tcp.stream, Wireshark tcp.completeness and Zeek
+    /// conn_state/history.
+    #[arg(long)]
+    pub connections: bool,
+    /// Length of TIME_WAIT (2·MSL) in seconds; Linux uses 60.
+    #[arg(long = "time-wait", value_name = "SECONDS", default_value_t = 60.0)]
+    pub time_wait: f64,
+    /// Report FIN_WAIT_2 lasting at least this long (Linux tcp_fin_timeout is 60 s).
+    #[arg(long = "fin-wait-2", value_name = "SECONDS", default_value_t = 60.0)]
+    pub fin_wait_2: f64,
+}
+
+fn seconds(name: &str, v: f64) -> Result<Duration> {
+    if !(v.is_finite() && v >= 0.0) {
+        bail!("{name} must be a non-negative number of seconds");
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+pub fn run(args: SummaryArgs) -> Result<u8> {
+    let progress = Progress::start(&args.captures);
+    let opts = Options {
+        time_wait: seconds("--time-wait", args.time_wait)?,
+        segments: SegmentLog::None,
+        progress: progress.counter(),
+    };
+    let sopts = SummaryOptions { long_fin_wait_2: seconds("--fin-wait-2", args.fin_wait_2)? };
+    let mut conns: Vec<Connection> = Vec::new();
+    let report = analyze(&args.captures, &opts, &mut conns)?;
+    progress.finish();
+    let summary = summarize(&report, &conns, &sopts);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if args.json {
+        // Serialized first, so a closed pipe surfaces as the io::Error main() ends quietly on.
+        let mut text = serde_json::to_vec_pretty(&summary)?;
+        text.push(b'\n');
+        out.write_all(&text)?;
+    } else {
+        out.write_all(summary_text::render(&summary, args.connections).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(0)
+}

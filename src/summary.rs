@@ -1,0 +1,502 @@
+//! "What went wrong with my connections?": outcomes, time spent in each state, and diagnoses,
+//! computed as a pure function of the timeline model (`crate::timeline`) and the analysis
+//! `Report`. The `tcpstate-summary/1` JSON (`tcpstate summary --json`) is the serde shape of
+//! [`Summary`]; the text table and the HTML report render the same value.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use crate::frame::{Duration, FrameNo, Timestamp};
+use crate::peers::zeek::{ConnState, Zeek};
+use crate::tcp::state::State;
+use crate::timeline::{Cause, Connection, Ending, EndpointTimeline, NoteKind, Role, RoleBasis};
+use crate::{FrameCounts, Report};
+
+pub const SCHEMA: &str = "tcpstate-summary/1";
+
+/// Thresholds of the diagnoses that need one.
+#[derive(Clone, Debug)]
+pub struct SummaryOptions {
+    /// FIN_WAIT_2 lasting at least this long is reported. Linux gives up on an orphaned
+    /// FIN_WAIT_2 after `tcp_fin_timeout` = 60 s; a longer one means a peer that never closes.
+    pub long_fin_wait_2: Duration,
+}
+
+impl Default for SummaryOptions {
+    fn default() -> Self {
+        SummaryOptions { long_fin_wait_2: Duration::from_secs_f64(60.0) }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub schema: &'static str,
+    pub files: Vec<String>,
+    pub frames: FrameCounts,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub connections: usize,
+    /// How the connections ended, most frequent first.
+    pub outcomes: Vec<OutcomeGroup>,
+    /// Connections whose handshake was before the capture started (roles guessed by port).
+    pub picked_up_mid_stream: IdList,
+    /// Per side, per state: how long endpoints stayed there.
+    pub time_in_state: TimeInState,
+    pub diagnoses: Vec<Diagnosis>,
+    /// Zeek `conn_state` counts over all conn.log rows Zeek would write.
+    pub zeek_conn_states: BTreeMap<ConnState, usize>,
+    /// One line per connection, with the ids other tools use.
+    pub per_connection: Vec<ConnectionLine>,
+}
+
+/// Connection ids, in id order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IdList {
+    pub count: usize,
+    pub ids: Vec<u64>,
+}
+
+impl IdList {
+    fn push(&mut self, id: u64) {
+        self.count += 1;
+        self.ids.push(id);
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OutcomeGroup {
+    pub outcome: Ending,
+    /// `outcome` in words ("reset by server in ESTABLISHED").
+    pub label: String,
+    #[serde(flatten)]
+    pub connections: IdList,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TimeInState {
+    pub client: Vec<StateTime>,
+    pub server: Vec<StateTime>,
+}
+
+/// Time endpoints spent in one state: each visit is one sample; the last state of a timeline
+/// lasts until the end of the capture.
+#[derive(Clone, Debug, Serialize)]
+pub struct StateTime {
+    pub state: State,
+    pub visits: usize,
+    pub p50: Duration,
+    pub p90: Duration,
+    pub max: Duration,
+    /// The connection with the longest visit.
+    pub max_connection: u64,
+    /// Visits still in this state when the capture ended (their time is a lower bound).
+    pub open_at_end: usize,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosisKind {
+    CloseWaitNeverLeft,
+    LongFinWait2,
+    SynRetransmitted,
+    LostFinalAck,
+    RstAfterFin,
+    DataAfterFin,
+    SynOnTimeWait,
+    HalfOpen,
+}
+
+impl DiagnosisKind {
+    pub const ALL: [DiagnosisKind; 8] = [
+        DiagnosisKind::CloseWaitNeverLeft,
+        DiagnosisKind::LongFinWait2,
+        DiagnosisKind::SynRetransmitted,
+        DiagnosisKind::LostFinalAck,
+        DiagnosisKind::RstAfterFin,
+        DiagnosisKind::DataAfterFin,
+        DiagnosisKind::SynOnTimeWait,
+        DiagnosisKind::HalfOpen,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            DiagnosisKind::CloseWaitNeverLeft => "CLOSE_WAIT never left",
+            DiagnosisKind::LongFinWait2 => "long FIN_WAIT_2",
+            DiagnosisKind::SynRetransmitted => "SYN retransmissions",
+            DiagnosisKind::LostFinalAck => "lost final ACK",
+            DiagnosisKind::RstAfterFin => "RST after FIN",
+            DiagnosisKind::DataAfterFin => "data after FIN",
+            DiagnosisKind::SynOnTimeWait => "new SYN on a 4-tuple in TIME_WAIT",
+            DiagnosisKind::HalfOpen => "half-open connections",
+        }
+    }
+
+    /// What it usually means, for the reader who sees it for the first time.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            DiagnosisKind::CloseWaitNeverLeft => {
+                "the peer closed, but this endpoint's application never closed its socket \
+                 (a descriptor leak or a stuck worker)"
+            }
+            DiagnosisKind::LongFinWait2 => {
+                "this endpoint closed and its FIN was acknowledged, but the peer's application \
+                 did not close for a long time"
+            }
+            DiagnosisKind::SynRetransmitted => {
+                "a SYN or SYN,ACK was sent again: lost handshake packets, a full accept queue, \
+                 or a filtering firewall"
+            }
+            DiagnosisKind::LostFinalAck => {
+                "a FIN arrived in TIME_WAIT: the last ACK was lost and the peer retransmitted \
+                 its FIN (RFC 9293 §3.10.7.4)"
+            }
+            DiagnosisKind::RstAfterFin => {
+                "a RST ended a connection that was already closing: unread data at close(), \
+                 SO_LINGER 0, or a peer that gave up waiting"
+            }
+            DiagnosisKind::DataAfterFin => {
+                "an endpoint sent data beyond its own FIN: a broken TCP stack or a middlebox"
+            }
+            DiagnosisKind::SynOnTimeWait => {
+                "a new connection reused the 4-tuple while the old one was still in TIME_WAIT \
+                 (fast port reuse; RFC 6191)"
+            }
+            DiagnosisKind::HalfOpen => {
+                "one endpoint still holds the connection while the other has dropped it \
+                 (RFC 9293 §3.5.1), or a handshake was never completed"
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnosis {
+    pub kind: DiagnosisKind,
+    pub title: &'static str,
+    pub explanation: &'static str,
+    pub connections: usize,
+    pub findings: Vec<Finding>,
+}
+
+/// One connection showing a diagnosis, with the frames that show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub connection: u64,
+    /// The endpoint concerned, when there is one.
+    pub endpoint: Option<Role>,
+    pub frames: Vec<FrameNo>,
+    /// How long the condition lasted, when that is what makes it a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Duration>,
+}
+
+/// A connection in the words of each tool.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionLine {
+    pub id: u64,
+    /// Wireshark's `tcp.stream` (identical to `id`).
+    pub tcp_stream: u64,
+    pub client: String,
+    pub server: String,
+    pub start: Timestamp,
+    pub duration: Duration,
+    pub outcome: String,
+    pub client_final: State,
+    pub server_final: State,
+    /// Wireshark's `tcp.completeness` bitmask (31, 47, 63: complete).
+    pub completeness: u8,
+    /// Zeek's conn.log rows for this connection (more than one when Zeek's timers split it).
+    pub zeek: Vec<ZeekLine>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ZeekLine {
+    pub conn_state: ConnState,
+    pub history: String,
+    pub orig: String,
+}
+
+impl From<&Zeek> for ZeekLine {
+    fn from(z: &Zeek) -> Self {
+        ZeekLine { conn_state: z.conn_state, history: z.history.clone(), orig: z.orig.to_string() }
+    }
+}
+
+/// Builds the summary. `conns` may be in any order; everything in the result is in id order
+/// or sorted by a documented key, so the output is deterministic.
+pub fn summarize(report: &Report, conns: &[Connection], opts: &SummaryOptions) -> Summary {
+    let mut sorted: Vec<&Connection> = conns.iter().collect();
+    sorted.sort_by_key(|c| c.id);
+    let capture_end = report.last_ts.or_else(|| sorted.iter().map(|c| c.end).max()).unwrap_or_default();
+
+    let mut outcomes: Vec<OutcomeGroup> = Vec::new();
+    let mut mid_stream = IdList::default();
+    let mut zeek_conn_states = BTreeMap::new();
+    for c in &sorted {
+        match outcomes.iter_mut().find(|g| g.outcome == c.ending) {
+            Some(g) => g.connections.push(c.id),
+            None => {
+                let mut ids = IdList::default();
+                ids.push(c.id);
+                outcomes.push(OutcomeGroup { outcome: c.ending, label: c.ending.to_string(), connections: ids });
+            }
+        }
+        if c.roles == RoleBasis::Port {
+            mid_stream.push(c.id);
+        }
+        for z in &c.peers.zeek {
+            *zeek_conn_states.entry(z.conn_state).or_insert(0) += 1;
+        }
+    }
+    outcomes.sort_by(|a, b| {
+        b.connections
+            .count
+            .cmp(&a.connections.count)
+            .then_with(|| a.connections.ids.first().cmp(&b.connections.ids.first()))
+    });
+
+    Summary {
+        schema: SCHEMA,
+        files: report.files.iter().map(|p| p.display().to_string()).collect(),
+        frames: report.frames.clone(),
+        first_ts: report.first_ts,
+        last_ts: report.last_ts,
+        connections: sorted.len(),
+        outcomes,
+        picked_up_mid_stream: mid_stream,
+        time_in_state: TimeInState {
+            client: state_times(&sorted, Role::Client, capture_end),
+            server: state_times(&sorted, Role::Server, capture_end),
+        },
+        diagnoses: diagnose(&sorted, capture_end, opts),
+        zeek_conn_states,
+        per_connection: sorted.iter().map(|c| line(c)).collect(),
+    }
+}
+
+fn line(c: &Connection) -> ConnectionLine {
+    ConnectionLine {
+        id: c.id,
+        tcp_stream: c.id,
+        client: addr(c.client),
+        server: addr(c.server),
+        start: c.start,
+        duration: c.duration,
+        outcome: c.ending.to_string(),
+        client_final: c.endpoints.client.final_state,
+        server_final: c.endpoints.server.final_state,
+        completeness: c.peers.wireshark.completeness,
+        zeek: c.peers.zeek.iter().map(ZeekLine::from).collect(),
+    }
+}
+
+fn addr(a: SocketAddr) -> String {
+    a.to_string()
+}
+
+/// One stay in a state: from entering it to the next transition, or to `capture_end`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Visit {
+    pub state: State,
+    pub from: Timestamp,
+    pub until: Timestamp,
+    /// The frame that moved the endpoint into the state (`None` before the first frame or
+    /// for a timer).
+    pub frame: Option<FrameNo>,
+    /// Still in this state when the capture ended.
+    pub open: bool,
+    /// No captured segment shows the step into this state (see `Transition::inferred`).
+    pub inferred: bool,
+}
+
+/// The visits of one endpoint timeline, in order. The chart draws exactly these.
+pub fn visits(t: &EndpointTimeline, capture_end: Timestamp) -> Vec<Visit> {
+    let mut out = Vec::with_capacity(t.timeline.len());
+    for (i, tr) in t.timeline.iter().enumerate() {
+        let (until, open) = match t.timeline.get(i + 1) {
+            Some(next) => (next.ts, false),
+            None => (capture_end.max(tr.ts), true),
+        };
+        out.push(Visit { state: tr.state, from: tr.ts, until, frame: tr.frame, open, inferred: tr.inferred });
+    }
+    out
+}
+
+/// States whose duration says something about the connection: CLOSED is no connection at all
+/// and LISTEN belongs to the listening socket, not to this connection.
+fn timed(state: State) -> bool {
+    !matches!(state, State::Closed | State::Listen)
+}
+
+fn state_times(conns: &[&Connection], role: Role, capture_end: Timestamp) -> Vec<StateTime> {
+    let mut samples: BTreeMap<State, Vec<(Duration, u64, bool)>> = BTreeMap::new();
+    for c in conns {
+        for v in visits(c.endpoints.get(role), capture_end) {
+            if timed(v.state) {
+                samples.entry(v.state).or_default().push((v.until.since(v.from), c.id, v.open));
+            }
+        }
+    }
+    samples
+        .into_iter()
+        .map(|(state, mut s)| {
+            // Longest first among equals of lower id: max_connection is deterministic.
+            s.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            let n = s.len();
+            let rank = |p: usize| s[(n * p).div_ceil(100).clamp(1, n) - 1].0;
+            let (max, max_connection, _) = s[n - 1];
+            StateTime {
+                state,
+                visits: n,
+                p50: rank(50),
+                p90: rank(90),
+                max,
+                max_connection,
+                open_at_end: s.iter().filter(|x| x.2).count(),
+            }
+        })
+        .collect()
+}
+
+fn diagnose(conns: &[&Connection], capture_end: Timestamp, opts: &SummaryOptions) -> Vec<Diagnosis> {
+    let mut found: BTreeMap<DiagnosisKind, Vec<Finding>> = BTreeMap::new();
+    let mut add = |kind, f: Finding| found.entry(kind).or_default().push(f);
+    for c in conns {
+        for role in [Role::Client, Role::Server] {
+            let t = c.endpoints.get(role);
+            for v in visits(t, capture_end) {
+                let lasted = v.until.since(v.from);
+                let frames: Vec<FrameNo> = v.frame.into_iter().collect();
+                if v.state == State::CloseWait && v.open {
+                    add(
+                        DiagnosisKind::CloseWaitNeverLeft,
+                        Finding {
+                            connection: c.id,
+                            endpoint: Some(role),
+                            frames: frames.clone(),
+                            duration: Some(lasted),
+                        },
+                    );
+                }
+                if v.state == State::FinWait2 && lasted >= opts.long_fin_wait_2 {
+                    add(
+                        DiagnosisKind::LongFinWait2,
+                        Finding { connection: c.id, endpoint: Some(role), frames, duration: Some(lasted) },
+                    );
+                }
+            }
+            if let Some(tr) = t.timeline.iter().find(|tr| tr.cause == Cause::Reincarnated) {
+                add(
+                    DiagnosisKind::SynOnTimeWait,
+                    Finding {
+                        connection: c.id,
+                        endpoint: Some(role),
+                        frames: tr.frame.into_iter().collect(),
+                        duration: None,
+                    },
+                );
+            }
+        }
+        for (kind, wanted) in [
+            (DiagnosisKind::SynRetransmitted, &[NoteKind::SynRetransmitted, NoteKind::SynAckRetransmitted][..]),
+            (DiagnosisKind::LostFinalAck, &[NoteKind::FinIntoTimeWait][..]),
+            (DiagnosisKind::DataAfterFin, &[NoteKind::DataAfterFin][..]),
+        ] {
+            for role in [Role::Client, Role::Server] {
+                let frames: Vec<FrameNo> =
+                    c.notes.iter().filter(|n| n.by == role && wanted.contains(&n.kind)).map(|n| n.frame).collect();
+                if !frames.is_empty() {
+                    add(kind, Finding { connection: c.id, endpoint: Some(role), frames, duration: None });
+                }
+            }
+        }
+        if let Ending::Reset { by, .. } = c.ending {
+            // A FIN was sent (by either side) before the RST: the close was under way.
+            let rst = first_rst_frame(c);
+            let fin = first_fin_frame(c);
+            if let (Some(rst), Some(fin)) = (rst, fin) {
+                if fin < rst {
+                    add(
+                        DiagnosisKind::RstAfterFin,
+                        Finding { connection: c.id, endpoint: Some(by), frames: vec![fin, rst], duration: None },
+                    );
+                }
+            }
+        }
+        if let Some(f) = half_open(c) {
+            add(DiagnosisKind::HalfOpen, f);
+        }
+    }
+    DiagnosisKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let mut findings = found.remove(&kind)?;
+            // Longest-lasting first, then by connection: the worst case on top.
+            findings.sort_by(|a, b| b.duration.cmp(&a.duration).then(a.connection.cmp(&b.connection)));
+            let mut ids: Vec<u64> = findings.iter().map(|f| f.connection).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            Some(Diagnosis {
+                kind,
+                title: kind.title(),
+                explanation: kind.explanation(),
+                connections: ids.len(),
+                findings,
+            })
+        })
+        .collect()
+}
+
+/// The frame of the first RST that moved either endpoint.
+fn first_rst_frame(c: &Connection) -> Option<FrameNo> {
+    [&c.endpoints.client, &c.endpoints.server]
+        .iter()
+        .flat_map(|t| t.timeline.iter())
+        .filter(|tr| matches!(tr.cause, Cause::Sent(f) | Cause::Received(f) if f.rst()))
+        .filter_map(|tr| tr.frame)
+        .min()
+}
+
+/// The frame of the first FIN either endpoint sent.
+fn first_fin_frame(c: &Connection) -> Option<FrameNo> {
+    [&c.endpoints.client, &c.endpoints.server]
+        .iter()
+        .flat_map(|t| t.timeline.iter())
+        .filter(|tr| matches!(tr.cause, Cause::Sent(f) if f.fin()))
+        .filter_map(|tr| tr.frame)
+        .min()
+}
+
+/// One endpoint synchronized (it would still send and accept data) while the other is gone
+/// (CLOSED after having been open), or a server left in SYN_RCVD by a client that never
+/// completed the handshake.
+fn half_open(c: &Connection) -> Option<Finding> {
+    if c.ending == Ending::HandshakeIncomplete {
+        let t = &c.endpoints.server;
+        let frame = t.timeline.iter().find(|tr| tr.state == State::SynRcvd).and_then(|tr| tr.frame);
+        return Some(Finding {
+            connection: c.id,
+            endpoint: Some(Role::Server),
+            frames: frame.into_iter().collect(),
+            duration: None,
+        });
+    }
+    for role in [Role::Client, Role::Server] {
+        let me = c.endpoints.get(role);
+        let peer = c.endpoints.get(role.peer());
+        let peer_gone = peer.final_state == State::Closed && peer.timeline.len() > 1;
+        let held = matches!(me.final_state, State::Established | State::CloseWait | State::FinWait1 | State::FinWait2);
+        if held && peer_gone {
+            let frame = peer.timeline.last().and_then(|tr| tr.frame);
+            return Some(Finding {
+                connection: c.id,
+                endpoint: Some(role),
+                frames: frame.into_iter().collect(),
+                duration: None,
+            });
+        }
+    }
+    None
+}
