@@ -69,15 +69,37 @@ pub fn analyze(
     opts: &Options,
     sink: &mut impl Sink,
 ) -> Result<Report, CaptureError> {
-    let mut cap = Capture::open(inputs)?;
+    let cap = Capture::open(inputs)?;
+    Ok(analyze_capture(cap, inputs.to_vec(), opts, sink))
+}
+
+/// [`analyze`] over one byte stream instead of files (a socket, a buffer, a fuzzer's input);
+/// `name` stands for it in messages.
+pub fn analyze_reader(
+    name: &std::path::Path,
+    reader: Box<dyn std::io::Read + Send>,
+    opts: &Options,
+    sink: &mut impl Sink,
+) -> Result<Report, CaptureError> {
+    let input = capture::Input::from_reader(name, reader)?;
+    let cap = Capture::from_inputs(vec![input]);
+    Ok(analyze_capture(cap, vec![name.to_path_buf()], opts, sink))
+}
+
+fn analyze_capture(
+    mut cap: Capture,
+    files: Vec<PathBuf>,
+    opts: &Options,
+    sink: &mut impl Sink,
+) -> Report {
     let mut report = Report {
-        files: inputs.to_vec(),
+        files,
         ..Report::default()
     };
     let mut table = FlowTable::new(opts.time_wait, opts.segments.clone());
     let mut frame = Frame::default();
     let mut unsupported: BTreeMap<i32, ()> = BTreeMap::new();
-    while cap.next_into(&mut frame)? {
+    while cap.next_into(&mut frame) {
         report.frames.total += 1;
         report.first_ts.get_or_insert(frame.ts);
         report.last_ts = Some(report.last_ts.map_or(frame.ts, |l| l.max(frame.ts)));
@@ -98,8 +120,10 @@ pub fn analyze(
                     && unsupported.insert(frame.linktype, ()).is_none()
                 {
                     report.warnings.push(format!(
-                        "frame {}: link type {} is not supported; its frames are skipped",
+                        "{}: frame {} (byte offset {}): link type {} is not supported; its frames are skipped",
+                        report.files.get(frame.input).map_or(std::path::Path::new("-"), |p| p.as_path()).display(),
                         frame.no,
+                        frame.offset,
                         decode::link::linktype_name(frame.linktype)
                     ));
                 }
@@ -111,5 +135,5 @@ pub fn analyze(
         .warnings
         .extend(cap.warnings.iter().map(Warning::to_string));
     table.finish(report.last_ts.unwrap_or_default(), sink);
-    Ok(report)
+    report
 }
