@@ -61,8 +61,8 @@ const MAX_MPLS_LABELS: usize = 16;
 const MAX_VLAN_TAGS: usize = 8;
 
 fn be16(data: &[u8], at: usize) -> Option<u16> {
-    data.get(at..at + 2)
-        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    let b: [u8; 2] = data.get(at..at.checked_add(2)?)?.try_into().ok()?;
+    Some(u16::from_be_bytes(b))
 }
 
 /// Returns the IP version and the bytes starting at the IP header.
@@ -96,13 +96,12 @@ pub fn strip(linktype: i32, data: &[u8]) -> Result<(Network, &[u8]), SkipReason>
         linktype::NULL | linktype::LOOP => {
             // The 4-byte address family is in the writer's byte order for NULL and big-endian
             // for LOOP; the values that mean IPv6 differ between BSDs (24, 28, 30).
-            let fam = data.get(..4).ok_or(SkipReason::Truncated)?;
-            let family = if fam[0] == 0 && fam[1] == 0 {
-                u32::from_be_bytes([fam[0], fam[1], fam[2], fam[3]])
+            let (fam, rest) = data.split_first_chunk::<4>().ok_or(SkipReason::Truncated)?;
+            let family = if fam.starts_with(&[0, 0]) {
+                u32::from_be_bytes(*fam)
             } else {
-                u32::from_le_bytes([fam[0], fam[1], fam[2], fam[3]])
+                u32::from_le_bytes(*fam)
             };
-            let rest = &data[4..];
             match family {
                 2 => Ok((Network::Ipv4, rest)),
                 24 | 28 | 30 => Ok((Network::Ipv6, rest)),
@@ -138,9 +137,10 @@ fn by_ethertype(ethertype: u16, rest: &[u8]) -> Result<(Network, &[u8]), SkipRea
 /// version (RFC 4928 keeps it unambiguous for IP payloads).
 fn mpls(mut rest: &[u8]) -> Result<(Network, &[u8]), SkipReason> {
     for _ in 0..MAX_MPLS_LABELS {
-        let label = rest.get(..4).ok_or(SkipReason::Truncated)?;
-        let bottom = label[2] & 0x01 != 0;
-        rest = &rest[4..];
+        let (&[_, _, tc_s, _], after) =
+            rest.split_first_chunk::<4>().ok_or(SkipReason::Truncated)?;
+        let bottom = tc_s & 0x01 != 0;
+        rest = after;
         if bottom {
             return by_version(rest);
         }
