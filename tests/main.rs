@@ -1,5 +1,6 @@
 //! All integration tests, one binary (see Cargo.toml `autotests = false`).
 
+mod capture_errors;
 mod capture_formats;
 mod pcapwriter;
 mod public_traces;

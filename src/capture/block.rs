@@ -89,6 +89,28 @@ impl Layout {
         }
     }
 
+    /// Why the parser refused the record at the start of `data`, in terms a user can check
+    /// with a hex editor; `None` when the lengths look sound and only a field inside is bad.
+    pub(super) fn diagnose(&self, data: &[u8]) -> Option<String> {
+        let Format::PcapNg { .. } = self.format else {
+            return None;
+        };
+        let first = self.declared_len(data)?;
+        if first < 12 || first % 4 != 0 {
+            return Some(format!(
+                "block length {first} is not a multiple of 4 of at least 12 bytes"
+            ));
+        }
+        let big = match &self.format {
+            Format::PcapNg { big_endian, .. } => *big_endian,
+            _ => false,
+        };
+        let at = usize::try_from(first - 4).ok()?;
+        let trailing = u32_at(data, at, big)?;
+        (u64::from(trailing) != first)
+            .then(|| format!("block length fields disagree (leading {first}, trailing {trailing})"))
+    }
+
     /// Interprets one block; fills `out` when it is a packet.
     pub(super) fn take(
         &mut self,

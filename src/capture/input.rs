@@ -182,9 +182,7 @@ impl Input {
                 Err(PcapError::ReadError) => {
                     Problem::Corrupt(self.offset, read_error(&self.io_error))
                 }
-                Err(e) => {
-                    Problem::Corrupt(self.offset, format!("corrupt record: {}", describe(&e)))
-                }
+                Err(e) => Problem::Refused(describe(&e)),
             };
             match problem {
                 Problem::End => self.done = true,
@@ -200,6 +198,13 @@ impl Input {
                     self.stop(warnings, self.offset, what);
                 }
                 Problem::Corrupt(at, what) => self.stop(warnings, at, what),
+                Problem::Refused(why) => {
+                    let what = self
+                        .layout
+                        .diagnose(self.reader.data())
+                        .unwrap_or_else(|| format!("corrupt record: {why}"));
+                    self.stop(warnings, self.offset, what);
+                }
             }
         }
         self.report_order(warnings);
@@ -277,6 +282,8 @@ enum Problem {
     NeedMore,
     CutShort,
     Corrupt(u64, String),
+    /// The parser refused the record at the current offset.
+    Refused(String),
 }
 
 fn read_error(slot: &IoErrorSlot) -> String {
