@@ -2,6 +2,7 @@
 
 mod capture_errors;
 mod capture_formats;
+mod capture_proptest;
 mod capture_public;
 mod pcapwriter;
 mod public_traces;
