@@ -99,6 +99,7 @@ fn analyze_capture(
     let mut table = FlowTable::new(opts.time_wait, opts.segments.clone());
     let mut frame = Frame::default();
     let mut unsupported: BTreeMap<i32, ()> = BTreeMap::new();
+    let mut impossible: (u64, Option<String>) = (0, None);
     while cap.next_into(&mut frame) {
         report.frames.total += 1;
         report.first_ts.get_or_insert(frame.ts);
@@ -106,6 +107,20 @@ fn analyze_capture(
         match decode::decode(frame.linktype, &frame.data) {
             Ok(seg) => {
                 report.frames.tcp += 1;
+                if seg.flags.impossible() {
+                    impossible.0 += 1;
+                    impossible.1.get_or_insert_with(|| {
+                        format!(
+                            "{}: frame {} (byte offset {}): TCP flags {} from {} to {} are impossible together",
+                            report.files.get(frame.input).map_or(std::path::Path::new("-"), |p| p.as_path()).display(),
+                            frame.no,
+                            frame.offset,
+                            seg.flags,
+                            seg.src,
+                            seg.dst
+                        )
+                    });
+                }
                 table.on_segment(
                     &seg,
                     At {
@@ -134,6 +149,11 @@ fn analyze_capture(
     report
         .warnings
         .extend(cap.warnings.iter().map(Warning::to_string));
+    if let (n, Some(first)) = impossible {
+        report.warnings.push(format!(
+            "{first} (a scan or a crafted packet; {n} such frames in the capture)"
+        ));
+    }
     table.finish(report.last_ts.unwrap_or_default(), sink);
     report
 }

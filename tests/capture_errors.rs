@@ -158,7 +158,7 @@ fn file_cut_mid_record_keeps_what_was_read() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 8 (byte offset {}): file ends in the middle of a record (40 of its 70 bytes present): capture cut short?; reading of this file stops here, its 7 frames before are used",
+            "{}: frame 8 (byte offset {}): file ends in the middle of a record (40 of its 70 bytes present; capture cut short?); reading of this file stops here, its 7 frames before are used",
             path.display(),
             bytes.len() - 70
         )]
@@ -183,7 +183,7 @@ fn file_cut_inside_a_record_header_keeps_what_was_read() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 8 (byte offset {}): file ends in the middle of a record: capture cut short?; reading of this file stops here, its 7 frames before are used",
+            "{}: frame 8 (byte offset {}): file ends in the middle of a record (capture cut short?); reading of this file stops here, its 7 frames before are used",
             path.display(),
             bytes.len() - 70
         )]
@@ -396,5 +396,24 @@ fn standard_input_compressed_and_empty() {
     assert_eq!(
         text(&out.stderr),
         "tcpstate: - (byte offset 0): empty file: no capture header\n"
+    );
+}
+
+#[test]
+fn impossible_flags_are_reported_once_with_their_place() {
+    let (c, s) = (addr("10.0.0.9:31337"), addr("10.0.0.2:22"));
+    let bytes = Capture::new()
+        .segment(Seg::ack(c, s).flags(crate::pcapwriter::SYN | crate::pcapwriter::FIN))
+        .segment(Seg::ack(c, s).flags(0))
+        .segments(conversation("10.0.0.1:40000", "10.0.0.2:80"))
+        .pcap(Pcap::default());
+    let (report, conns, path) = run_lib("impossible-flags.pcap", &bytes);
+    assert_eq!(conns.len(), 2);
+    assert_eq!(
+        report.warnings,
+        [format!(
+            "{}: frame 1 (byte offset 24): TCP flags SYN,FIN from 10.0.0.9:31337 to 10.0.0.2:22 are impossible together (a scan or a crafted packet; 2 such frames in the capture)",
+            path.display()
+        )]
     );
 }

@@ -190,10 +190,10 @@ impl Input {
                 Problem::CutShort => {
                     let what = match self.layout.declared_len(self.reader.data()) {
                         Some(n) => format!(
-                            "file ends in the middle of a record ({} of its {n} bytes present): capture cut short?",
+                            "file ends in the middle of a record ({} of its {n} bytes present; capture cut short?)",
                             self.reader.data().len()
                         ),
-                        None => "file ends in the middle of a record: capture cut short?".to_string(),
+                        None => "file ends in the middle of a record (capture cut short?)".to_string(),
                     };
                     self.stop(warnings, self.offset, what);
                 }

@@ -52,7 +52,11 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
             out: &mut out,
             error: None,
         };
-        analyze(&args.captures, &opts, &mut sink)?;
+        let report = analyze(&args.captures, &opts, &mut sink)?;
+        // JSON Lines carry connections only: damaged input is reported on stderr.
+        for w in &report.warnings {
+            eprintln!("tcpstate: warning: {w}");
+        }
         if let Some(e) = sink.error {
             return Err(e.into());
         }
