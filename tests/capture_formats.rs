@@ -382,3 +382,29 @@ fn compressed_captures_are_recognised_by_content() {
         assert_eq!(report.frames, plain.frames, "{file}");
     }
 }
+
+#[test]
+fn modified_pcap_format_with_its_longer_record_headers_is_read() {
+    // Alexey Kuznetsov's patched libpcap (magic a1b2cd34) adds interface index, protocol,
+    // packet type and padding: 8 more bytes per record header.
+    let plain = std::fs::read(fixtures().join("ethernet.pcap")).unwrap();
+    let mut modified = plain[..24].to_vec();
+    modified[..4].copy_from_slice(&0xa1b2_cd34u32.to_le_bytes());
+    let mut at = 24;
+    while at < plain.len() {
+        let caplen = u32::from_le_bytes(plain[at + 8..at + 12].try_into().unwrap()) as usize;
+        modified.extend_from_slice(&plain[at..at + 16]);
+        modified.extend_from_slice(&[2, 0, 0, 0, 0x08, 0x00, 0, 0]);
+        modified.extend_from_slice(&plain[at + 16..at + 16 + caplen]);
+        at += 16 + caplen;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join("modified.pcap");
+    std::fs::write(&path, modified).unwrap();
+    let opts = Options::default();
+    let mut conns: Vec<Connection> = Vec::new();
+    let report = analyze(&[path], &opts, &mut conns).unwrap();
+    assert_eq!((report.frames.total, report.frames.tcp), (8, 8));
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0].ending.to_string(), "closed by client first");
+}
