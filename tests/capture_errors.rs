@@ -158,7 +158,7 @@ fn file_cut_mid_record_keeps_what_was_read() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 8 (byte offset {}): file ends in the middle of a record (40 of its 70 bytes present; capture cut short?); reading of this file stops here, its 7 frames before are used",
+            "{}: frame 8 (byte offset {}): file ends in the middle of a record (40 of its 70 bytes present; capture cut short?); reading of this file stops here, after its first 7 frames",
             path.display(),
             bytes.len() - 70
         )]
@@ -183,7 +183,7 @@ fn file_cut_inside_a_record_header_keeps_what_was_read() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 8 (byte offset {}): file ends in the middle of a record (capture cut short?); reading of this file stops here, its 7 frames before are used",
+            "{}: frame 8 (byte offset {}): file ends in the middle of a record (capture cut short?); reading of this file stops here, after its first 7 frames",
             path.display(),
             bytes.len() - 70
         )]
@@ -200,7 +200,7 @@ fn gzip_cut_short_keeps_what_was_read() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 8 (byte offset 722): read failed: incomplete deflate stream; reading of this file stops here, its 7 frames before are used",
+            "{}: frame 8 (byte offset 722): read failed: incomplete deflate stream; reading of this file stops here, after its first 7 frames",
             path.display()
         )]
     );
@@ -227,7 +227,7 @@ fn absurd_captured_length_is_refused_without_allocating_it() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 3 (byte offset {at}): record declares 4294967296 bytes, more than the 16 MiB any capture tool writes (corrupt length field); reading of this file stops here, its 2 frames before are used",
+            "{}: frame 3 (byte offset {at}): record declares 4294967296 bytes, more than the 16 MiB any capture tool writes (corrupt length field); reading of this file stops here, after its first 2 frames",
             path.display()
         )]
     );
@@ -275,7 +275,7 @@ fn lying_pcapng_block_length_is_refused_without_allocating_it() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 4 (byte offset {at}): record declares 2147483632 bytes, more than the 16 MiB any capture tool writes (corrupt length field); reading of this file stops here, its 3 frames before are used",
+            "{}: frame 4 (byte offset {at}): record declares 2147483632 bytes, more than the 16 MiB any capture tool writes (corrupt length field); reading of this file stops here, after its first 3 frames",
             path.display()
         )]
     );
@@ -292,7 +292,7 @@ fn pcapng_block_lengths_that_disagree_are_named() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 2 (byte offset {at}): block length fields disagree (leading {len}, trailing {}); reading of this file stops here, its 1 frames before are used",
+            "{}: frame 2 (byte offset {at}): block length fields disagree (leading {len}, trailing {}); reading of this file stops here, after its first 1 frames",
             path.display(),
             len + 4
         )]
@@ -310,7 +310,7 @@ fn captured_length_past_its_block_is_named() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 2 (byte offset {at}): a length inside the record runs past the record's own {len} bytes (corrupt record); reading of this file stops here, its 1 frames before are used",
+            "{}: frame 2 (byte offset {at}): a length inside the record runs past the record's own {len} bytes (corrupt record); reading of this file stops here, after its first 1 frames",
             path.display()
         )]
     );
@@ -326,7 +326,7 @@ fn packet_on_an_undescribed_interface_is_named() {
     assert_eq!(
         report.warnings,
         [format!(
-            "{}: frame 5 (byte offset {at}): packet names interface 7 but this section describes 1; reading of this file stops here, its 4 frames before are used",
+            "{}: frame 5 (byte offset {at}): packet names interface 7 but this section describes 1; reading of this file stops here, after its first 4 frames",
             path.display()
         )]
     );

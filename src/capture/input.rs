@@ -146,7 +146,7 @@ impl Input {
     fn stop(&mut self, warnings: &mut Vec<Warning>, offset: u64, what: String) {
         self.done = true;
         let what = format!(
-            "{what}; reading of this file stops here, its {} frames before are used",
+            "{what}; reading of this file stops here, after its first {} frames",
             self.records
         );
         warnings.push(Warning {
