@@ -50,6 +50,8 @@ pub(super) struct Interface {
     resolution: u64,
     /// Seconds added to every timestamp of this interface (`if_tsoffset`, signed).
     offset_secs: i64,
+    /// 0 = no limit. Simple Packet blocks need it to tell data from padding.
+    snaplen: u32,
 }
 
 /// What one block turned out to be.
@@ -179,10 +181,14 @@ impl Layout {
                     .first()
                     .copied()
                     .ok_or("simple packet block before any interface description")?;
-                // The data is the packet padded to 32 bits, cut at the snap length: the
-                // captured length is the smaller of the two.
+                // The data is the packet cut at the interface's snap length, then padded to
+                // 32 bits: the captured length is the smaller of packet and snap length.
+                let caplen = match iface.snaplen {
+                    0 => spb.origlen,
+                    snap => spb.origlen.min(snap),
+                };
                 let ts = self.last_ts;
-                self.fill(out, ts, iface.linktype, spb.origlen, spb.data, spb.origlen);
+                self.fill(out, ts, iface.linktype, spb.origlen, spb.data, caplen);
                 Ok(Taken::Frame)
             }
             Block::Unknown(ub) if native(ub.block_type, big_endian) == OBSOLETE_PACKET_BLOCK => {
@@ -290,6 +296,7 @@ fn interface(idb: &InterfaceDescriptionBlock<'_>, big_endian: bool) -> Result<In
         linktype: idb.linktype.0,
         resolution,
         offset_secs,
+        snaplen: idb.snaplen,
     })
 }
 
@@ -399,9 +406,39 @@ mod tests {
             linktype: 1,
             resolution: 1_000,
             offset_secs: -10,
+            snaplen: 0,
         };
         // 12.345 s in milliseconds, minus 10 s.
         assert_eq!(iface.timestamp(0, 12_345), Timestamp(2_345_000_000));
+    }
+
+    #[test]
+    fn simple_packet_data_stops_at_the_snap_length_not_the_padding() {
+        let mut layout = Layout {
+            format: Format::PcapNg {
+                big_endian: false,
+                interfaces: vec![Interface {
+                    linktype: 1,
+                    resolution: DEFAULT_RESOLUTION,
+                    offset_secs: 0,
+                    snaplen: 5,
+                }],
+            },
+            last_ts: Timestamp(42),
+        };
+        // A 9-byte packet cut at 5 bytes, padded to 8.
+        let spb = pcap_parser::pcapng::SimplePacketBlock {
+            block_type: pcap_parser::SPB_MAGIC,
+            block_len1: 24,
+            origlen: 9,
+            data: &[1, 2, 3, 4, 5, 0, 0, 0],
+            block_len2: 24,
+        };
+        let mut out = Frame::default();
+        let got = layout.take(PcapBlockOwned::NG(Block::SimplePacket(spb)), &mut out);
+        assert_eq!(got, Ok(Taken::Frame));
+        assert_eq!(out.data, [1, 2, 3, 4, 5]);
+        assert_eq!((out.orig_len, out.ts), (9, Timestamp(42)));
     }
 
     #[test]
@@ -410,6 +447,7 @@ mod tests {
             linktype: 1,
             resolution: 1 << 20,
             offset_secs: 0,
+            snaplen: 0,
         };
         // 3.5 s in 2^-20 s units.
         assert_eq!(
