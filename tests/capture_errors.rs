@@ -417,3 +417,26 @@ fn impossible_flags_are_reported_once_with_their_place() {
         )]
     );
 }
+
+#[test]
+fn a_damaged_file_among_several_ends_alone() {
+    let whole = std::fs::read(fixtures().join("rotated-2.pcapng")).unwrap();
+    // Cut inside the last of its four packets.
+    let cut = scratch("rotated-2-cut.pcapng", &whole[..whole.len() - 20]);
+    let opts = Options::default();
+    let mut conns: Vec<Connection> = Vec::new();
+    let report = analyze(
+        &[fixtures().join("rotated-1.pcap"), cut.clone()],
+        &opts,
+        &mut conns,
+    )
+    .unwrap();
+    assert_eq!(report.frames.total, 7);
+    assert_eq!(conns.len(), 1);
+    assert_eq!(report.warnings.len(), 1);
+    assert!(
+        report.warnings[0].starts_with(&format!("{}: frame 4 (byte offset ", cut.display())),
+        "{:?}",
+        report.warnings
+    );
+}
