@@ -408,3 +408,38 @@ fn modified_pcap_format_with_its_longer_record_headers_is_read() {
     assert_eq!(conns.len(), 1);
     assert_eq!(conns[0].ending.to_string(), "closed by client first");
 }
+
+/// Real recordings of one loopback conversation (client sends 40 bytes, server answers 40,
+/// client closes first): `tcpdump -i any` (SLL2), `tcpdump -i any -y LINUX_SLL`,
+/// `tcpdump -i lo` (Ethernet) and `dumpcap -i lo` (pcapng with an interface statistics
+/// block, IPv6). tshark 4.0 counts 11 frames and one TCP conversation in each.
+#[test]
+fn recorded_captures_of_every_kind_read_like_tshark() {
+    for (file, client, server) in [
+        (
+            "recorded-any-sll2.pcap",
+            "127.0.0.1:54746",
+            "127.0.0.1:47001",
+        ),
+        (
+            "recorded-any-sll1.pcap",
+            "127.0.0.1:43406",
+            "127.0.0.1:47004",
+        ),
+        ("recorded-lo.pcap", "127.0.0.1:36682", "127.0.0.1:47002"),
+        ("recorded-lo-dumpcap.pcapng", "[::1]:48414", "[::1]:47003"),
+    ] {
+        let (report, conns) = run(&[file]);
+        assert_eq!((report.frames.total, report.frames.tcp), (11, 11), "{file}");
+        assert!(report.warnings.is_empty(), "{file}: {:?}", report.warnings);
+        assert_eq!(
+            summaries(&conns),
+            [format!(
+                "0 {client} -> {server} closed by client first; client TIME_WAIT server CLOSED; 11 segments"
+            )],
+            "{file}"
+        );
+        assert_eq!(conns[0].traffic[0].bytes, 40, "{file}");
+        assert_eq!(conns[0].traffic[1].bytes, 40, "{file}");
+    }
+}
