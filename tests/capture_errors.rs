@@ -440,3 +440,18 @@ fn a_damaged_file_among_several_ends_alone() {
         report.warnings
     );
 }
+
+#[test]
+fn zstd_window_larger_than_we_accept_is_refused_before_reserving_it() {
+    // zstd magic, frame header descriptor 0, window descriptor 2^27 (128 MiB).
+    let bytes = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x88, 0, 0, 0, 0];
+    let (code, _, stderr, path) = run_bin("huge-window.zst", &bytes);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "tcpstate: {} (byte offset 0): zstd: Specified window_size is too big; Requested: 134217728, Max: 33554432 (tcpstate accepts windows up to 32 MiB: decompress with `zstd -d` first)\n",
+            path.display()
+        )
+    );
+}

@@ -24,6 +24,9 @@ pub(super) const MAX_RECORD: u64 = 16 << 20;
 /// A section header block larger than this is not one.
 const MAX_HEADER: u64 = 1 << 20;
 
+/// Every zstd level up to 19 uses a window of at most 8 MiB; only `--ultra` and `--long` go
+/// further (up to 128 MiB, which the decoder would reserve on the header's word).
+const MAX_ZSTD_WINDOW: u64 = 32 << 20;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 const PCAPNG_MAGIC: u32 = 0x0A0D_0D0A;
@@ -331,8 +334,9 @@ fn decompressed(mut raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send
     if head.starts_with(&GZIP_MAGIC) {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(whole)))
     } else if head.starts_with(&ZSTD_MAGIC) {
-        let dec = ruzstd::decoding::StreamingDecoder::new(whole)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}")))?;
+        // The decoder reserves the window the frame header asks for: cap it.
+        let dec = ruzstd::decoding::StreamingDecoder::new_with_max_window_size(whole, MAX_ZSTD_WINDOW)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e} (tcpstate accepts windows up to 32 MiB: decompress with `zstd -d` first)")))?;
         Ok(Box::new(dec))
     } else {
         Ok(Box::new(whole))
