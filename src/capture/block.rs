@@ -100,7 +100,7 @@ impl Layout {
         let first = self.declared_len(data)?;
         if first < 12 || first % 4 != 0 {
             return Some(format!(
-                "block length {first} is not a multiple of 4 of at least 12 bytes"
+                "block length {first} is invalid (must be a multiple of 4, at least 12)"
             ));
         }
         let big = match &self.format {

@@ -158,8 +158,8 @@ impl Input {
         });
     }
 
-    /// Reads the next frame into `out`. `Ok(false)` at the end of the input; damage after the
-    /// header ends the input with a warning instead of an error.
+    /// Reads the next frame into `out`; `false` at the end of the input. Damage after the
+    /// header ends the input early, with a warning.
     pub fn next_into(&mut self, out: &mut Frame, warnings: &mut Vec<Warning>) -> bool {
         while !self.done {
             let problem = match self.reader.next() {
