@@ -455,3 +455,19 @@ fn zstd_window_larger_than_we_accept_is_refused_before_reserving_it() {
         )
     );
 }
+
+#[test]
+fn pcapng_block_length_that_cannot_be_is_named() {
+    let mut bytes = one_interface_pcapng();
+    let at = epb_offset(&bytes, 3);
+    bytes[at + 4..at + 8].copy_from_slice(&13u32.to_le_bytes());
+    let (report, _, path) = run_lib("block-length-13.pcapng", &bytes);
+    assert_eq!(report.frames.total, 2);
+    assert_eq!(
+        report.warnings,
+        [format!(
+            "{}: frame 3 (byte offset {at}): block length 13 is invalid (must be a multiple of 4, at least 12); reading of this file stops here, after its first 2 frames",
+            path.display()
+        )]
+    );
+}
