@@ -133,10 +133,6 @@ impl Input {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn location(&self, offset: u64) -> Location {
         Location {
             path: self.path.clone(),

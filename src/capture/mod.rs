@@ -9,7 +9,7 @@
 mod block;
 mod input;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::{CaptureError, Location};
 use crate::frame::{FrameNo, Timestamp};
@@ -55,6 +55,7 @@ pub struct Capture {
 }
 
 impl Capture {
+    /// Opens every input (`-` is standard input); fails on the first that is not a capture.
     pub fn open(paths: &[PathBuf]) -> Result<Capture, CaptureError> {
         let inputs = paths
             .iter()
@@ -108,9 +109,5 @@ impl Capture {
         out.no = FrameNo(self.next_no);
         self.advance(out.input, head);
         true
-    }
-
-    pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.inputs.iter().map(|i| i.path())
     }
 }
