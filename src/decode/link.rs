@@ -157,3 +157,94 @@ fn by_version(data: &[u8]) -> Result<(Network, &[u8]), SkipReason> {
         None => Err(SkipReason::Truncated),
     }
 }
+
+#[cfg(test)]
+// Frames built right here, not read from a capture: slicing them cannot go wrong unnoticed.
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    const IP4: [u8; 1] = [0x45];
+    const IP6: [u8; 1] = [0x60];
+
+    fn ethernet(tpids: &[u16], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0; 12];
+        for tpid in tpids {
+            f.extend_from_slice(&tpid.to_be_bytes());
+            f.extend_from_slice(&[0, 42]);
+        }
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn vlan_tags_are_peeled_up_to_a_limit() {
+        let two = ethernet(&[ETHERTYPE_QINQ, ETHERTYPE_VLAN], ETHERTYPE_IPV6, &IP6);
+        assert_eq!(
+            strip(linktype::ETHERNET, &two),
+            Ok((Network::Ipv6, &IP6[..]))
+        );
+        let nine = ethernet(&[ETHERTYPE_VLAN; 9], ETHERTYPE_IPV4, &IP4);
+        assert_eq!(strip(linktype::ETHERNET, &nine), Err(SkipReason::Malformed));
+        let cut = &two[..15];
+        assert_eq!(strip(linktype::ETHERNET, cut), Err(SkipReason::Truncated));
+        let arp = ethernet(&[], 0x0806, &[0; 28]);
+        assert_eq!(strip(linktype::ETHERNET, &arp), Err(SkipReason::NotIp));
+    }
+
+    #[test]
+    fn mpls_stack_ends_at_bottom_of_stack_or_is_malformed() {
+        let mut labels = vec![0, 0, 0x10, 64, 0, 0, 0x11, 64];
+        labels.extend_from_slice(&IP4);
+        let f = ethernet(&[], ETHERTYPE_MPLS, &labels);
+        assert_eq!(strip(linktype::ETHERNET, &f), Ok((Network::Ipv4, &IP4[..])));
+        let endless = ethernet(&[], ETHERTYPE_MPLS, &[0, 0, 0x10, 64].repeat(17));
+        assert_eq!(
+            strip(linktype::ETHERNET, &endless),
+            Err(SkipReason::Malformed)
+        );
+    }
+
+    #[test]
+    fn loopback_families_in_either_byte_order() {
+        let mut v4_le = 2u32.to_le_bytes().to_vec();
+        v4_le.extend_from_slice(&IP4);
+        assert_eq!(strip(linktype::NULL, &v4_le), Ok((Network::Ipv4, &IP4[..])));
+        for fam in [24u32, 28, 30] {
+            let mut be = fam.to_be_bytes().to_vec();
+            be.extend_from_slice(&IP6);
+            assert_eq!(strip(linktype::LOOP, &be), Ok((Network::Ipv6, &IP6[..])));
+        }
+        assert_eq!(strip(linktype::NULL, &[2, 0]), Err(SkipReason::Truncated));
+        assert_eq!(
+            strip(linktype::NULL, &7u32.to_le_bytes()),
+            Err(SkipReason::NotIp)
+        );
+    }
+
+    #[test]
+    fn cooked_and_raw_headers() {
+        let mut sll = vec![0; 14];
+        sll.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+        sll.extend_from_slice(&IP4);
+        assert_eq!(
+            strip(linktype::LINUX_SLL, &sll),
+            Ok((Network::Ipv4, &IP4[..]))
+        );
+        let mut sll2 = ETHERTYPE_IPV6.to_be_bytes().to_vec();
+        sll2.extend_from_slice(&[0; 18]);
+        sll2.extend_from_slice(&IP6);
+        assert_eq!(
+            strip(linktype::LINUX_SLL2, &sll2),
+            Ok((Network::Ipv6, &IP6[..]))
+        );
+        assert_eq!(
+            strip(linktype::LINUX_SLL2, &sll2[..19]),
+            Err(SkipReason::Truncated)
+        );
+        assert_eq!(strip(linktype::RAW, &[0x20]), Err(SkipReason::NotIp));
+        assert_eq!(strip(linktype::RAW, &[]), Err(SkipReason::Truncated));
+        assert_eq!(strip(147, &IP4), Err(SkipReason::UnsupportedLinkType));
+    }
+}
