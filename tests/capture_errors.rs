@@ -471,3 +471,24 @@ fn pcapng_block_length_that_cannot_be_is_named() {
         )]
     );
 }
+
+#[test]
+fn json_frame_counters_add_up_with_each_skip_reason() {
+    let mut bytes = std::fs::read(fixtures().join("fragments-snaplen.pcap")).unwrap();
+    // Cut the last record short too: the warning travels in the document.
+    bytes.truncate(bytes.len() - 10);
+    let path = scratch("counters.pcap", &bytes);
+    let out = tcpstate(&["analyze", "--json", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["frames"],
+        serde_json::json!({"total": 11, "tcp": 8, "skipped": {"ip_fragment": 3}})
+    );
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0]
+        .as_str()
+        .unwrap()
+        .contains(": frame 12 (byte offset "));
+}
