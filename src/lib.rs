@@ -111,10 +111,8 @@ fn analyze_capture(
                     impossible.0 += 1;
                     impossible.1.get_or_insert_with(|| {
                         format!(
-                            "{}: frame {} (byte offset {}): TCP flags {} from {} to {} are impossible together",
-                            report.files.get(frame.input).map_or(std::path::Path::new("-"), |p| p.as_path()).display(),
-                            frame.no,
-                            frame.offset,
+                            "{}: TCP flags {} from {} to {} are impossible together",
+                            cap.locate(&frame),
                             seg.flags,
                             seg.src,
                             seg.dst
@@ -135,10 +133,8 @@ fn analyze_capture(
                     && unsupported.insert(frame.linktype, ()).is_none()
                 {
                     report.warnings.push(format!(
-                        "{}: frame {} (byte offset {}): link type {} is not supported; its frames are skipped",
-                        report.files.get(frame.input).map_or(std::path::Path::new("-"), |p| p.as_path()).display(),
-                        frame.no,
-                        frame.offset,
+                        "{}: link type {} is not supported; its frames are skipped",
+                        cap.locate(&frame),
                         decode::link::linktype_name(frame.linktype)
                     ));
                 }

@@ -492,3 +492,33 @@ fn json_frame_counters_add_up_with_each_skip_reason() {
         .unwrap()
         .contains(": frame 12 (byte offset "));
 }
+
+#[test]
+fn messages_about_merged_frames_name_their_own_file_and_number() {
+    let (c, s) = (addr("10.0.0.9:31337"), addr("10.0.0.2:22"));
+    let scan = Capture::new()
+        .segment(
+            Seg::ack(c, s)
+                .flags(crate::pcapwriter::SYN | crate::pcapwriter::FIN)
+                .at_ns(START_NS + 1_500_000),
+        )
+        .pcap(Pcap::default());
+    let scan = scratch("scan.pcap", &scan);
+    let opts = Options::default();
+    let mut conns: Vec<Connection> = Vec::new();
+    let report = analyze(
+        &[fixtures().join("ethernet.pcap"), scan.clone()],
+        &opts,
+        &mut conns,
+    )
+    .unwrap();
+    assert_eq!(report.frames.total, 9);
+    // Third in merged order, first of its own file.
+    assert_eq!(
+        report.warnings,
+        [format!(
+            "{}: frame 1 (byte offset 24): TCP flags SYN,FIN from 10.0.0.9:31337 to 10.0.0.2:22 are impossible together (a scan or a crafted packet; 1 such frames in the capture)",
+            scan.display()
+        )]
+    );
+}

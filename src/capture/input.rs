@@ -133,6 +133,10 @@ impl Input {
         })
     }
 
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn location(&self, offset: u64) -> Location {
         Location {
             path: self.path.clone(),
@@ -168,6 +172,7 @@ impl Input {
                         Ok(Taken::Frame) => {
                             self.records += 1;
                             out.offset = at;
+                            out.no_in_input = FrameNo(self.records);
                             self.check_order(out.ts, at);
                             return true;
                         }

@@ -27,6 +27,8 @@ pub struct Frame {
     pub offset: u64,
     /// Which input (index into the paths given) the frame came from.
     pub input: usize,
+    /// The frame's number within its own input (equal to `no` when there is one input).
+    pub no_in_input: FrameNo,
     pub data: Vec<u8>,
 }
 
@@ -109,5 +111,17 @@ impl Capture {
         out.no = FrameNo(self.next_no);
         self.advance(out.input, head);
         true
+    }
+
+    /// Where `frame` is, for a message: its file, its number in that file, its byte offset.
+    pub fn locate(&self, frame: &Frame) -> Location {
+        Location {
+            path: self
+                .inputs
+                .get(frame.input)
+                .map_or_else(|| PathBuf::from("-"), |i| i.path().to_path_buf()),
+            frame: Some(frame.no_in_input),
+            offset: frame.offset,
+        }
     }
 }
