@@ -443,3 +443,16 @@ fn recorded_captures_of_every_kind_read_like_tshark() {
         assert_eq!(conns[0].traffic[1].bytes, 40, "{file}");
     }
 }
+
+#[test]
+fn pcap_link_type_with_fcs_bits_is_still_ethernet() {
+    let mut bytes = std::fs::read(fixtures().join("ethernet.pcap")).unwrap();
+    // "Frames carry a 4-byte FCS" (bits 28-31 = 2, bit 26 set) over LINKTYPE_ETHERNET.
+    bytes[20..24].copy_from_slice(&0x2400_0001u32.to_le_bytes());
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fcs-bits.pcap");
+    std::fs::write(&path, bytes).unwrap();
+    let mut conns: Vec<Connection> = Vec::new();
+    let report = analyze(&[path], &Options::default(), &mut conns).unwrap();
+    assert_eq!((report.frames.total, report.frames.tcp), (8, 8));
+    assert_eq!(conns.len(), 1);
+}

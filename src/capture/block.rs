@@ -122,7 +122,9 @@ impl Layout {
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
                 self.format = Format::Pcap {
-                    linktype: h.network.0,
+                    // The upper bits say whether frames carry an FCS (pcap spec §4); the
+                    // link type is the low 16 bits.
+                    linktype: h.network.0 & 0xFFFF,
                     nanos: h.is_nanosecond_precision(),
                     big_endian: h.is_bigendian(),
                     record_header: if h.is_modified_format() { 24 } else { 16 },
