@@ -64,9 +64,9 @@ pub(super) enum Taken {
 }
 
 impl Layout {
-    /// How many bytes precede the record's data and where its declared length sits: used to
-    /// judge a record the parser could not finish (too long for the buffer, or cut short).
-    /// Returns the record's total declared size, if the bytes at hand are enough to know it.
+    /// The record's total size as its header declares it, if the bytes at hand are enough to
+    /// know: used to judge a record the parser could not finish (too long for the buffer, cut
+    /// short, or with an inner length running past it).
     pub(super) fn declared_len(&self, data: &[u8]) -> Option<u64> {
         match &self.format {
             Format::Unknown => None,
@@ -94,19 +94,16 @@ impl Layout {
     /// Why the parser refused the record at the start of `data`, in terms a user can check
     /// with a hex editor; `None` when the lengths look sound and only a field inside is bad.
     pub(super) fn diagnose(&self, data: &[u8]) -> Option<String> {
-        let Format::PcapNg { .. } = self.format else {
+        let Format::PcapNg { big_endian, .. } = &self.format else {
             return None;
         };
+        let big = *big_endian;
         let first = self.declared_len(data)?;
         if first < 12 || first % 4 != 0 {
             return Some(format!(
                 "block length {first} is invalid (must be a multiple of 4, at least 12)"
             ));
         }
-        let big = match &self.format {
-            Format::PcapNg { big_endian, .. } => *big_endian,
-            _ => false,
-        };
         let at = usize::try_from(first - 4).ok()?;
         let trailing = u32_at(data, at, big)?;
         (u64::from(trailing) != first)
