@@ -10,8 +10,10 @@ use crate::frame::FrameNo;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
     pub path: PathBuf,
-    /// The frame that was being read; `None` before the first frame (file header).
+    /// The frame that was being read, numbered within its own file (what Wireshark shows
+    /// when it opens that file alone); `None` before the first frame (file header).
     pub frame: Option<FrameNo>,
+    /// Byte offset of the record (in the decompressed stream for compressed files).
     pub offset: u64,
 }
 

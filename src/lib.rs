@@ -65,17 +65,37 @@ pub struct Report {
     pub warnings: Vec<String>,
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
+    /// TCP segments that arrived for a connection already delivered (see `flow::QUIET`).
+    pub late_segments: u64,
 }
 
 /// Reads every frame of `inputs` (merged by time) and hands each connection to `sink` when it
 /// is finished: superseded by a new incarnation, or at the end of the capture (in id order).
 pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut impl Sink) -> Result<Report, CaptureError> {
-    let mut cap = Capture::open(inputs)?;
-    let mut report = Report { files: inputs.to_vec(), ..Report::default() };
+    let cap = Capture::open(inputs)?;
+    Ok(analyze_capture(cap, inputs.to_vec(), opts, sink))
+}
+
+/// [`analyze`] over one byte stream instead of files (a socket, a buffer, a fuzzer's input);
+/// `name` stands for it in messages.
+pub fn analyze_reader(
+    name: &std::path::Path,
+    reader: Box<dyn std::io::Read + Send>,
+    opts: &Options,
+    sink: &mut impl Sink,
+) -> Result<Report, CaptureError> {
+    let input = capture::Input::from_reader(name, reader)?;
+    let cap = Capture::from_inputs(vec![input]);
+    Ok(analyze_capture(cap, vec![name.to_path_buf()], opts, sink))
+}
+
+fn analyze_capture(mut cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut impl Sink) -> Report {
+    let mut report = Report { files, ..Report::default() };
     let mut table = FlowTable::new(opts.time_wait, opts.segments.clone());
     let mut frame = Frame::default();
     let mut unsupported: BTreeMap<i32, ()> = BTreeMap::new();
-    while cap.next_into(&mut frame)? {
+    let mut impossible: (u64, Option<String>) = (0, None);
+    while cap.next_into(&mut frame) {
         report.frames.total += 1;
         if let Some(p) = &opts.progress {
             // A pcap record header is 16 bytes: exact for pcap, close for pcapng.
@@ -86,13 +106,25 @@ pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut impl Sink) -> Resu
         match decode::decode(frame.linktype, &frame.data) {
             Ok(seg) => {
                 report.frames.tcp += 1;
+                if seg.flags.impossible() {
+                    impossible.0 += 1;
+                    impossible.1.get_or_insert_with(|| {
+                        format!(
+                            "{}: TCP flags {} from {} to {} are impossible together",
+                            cap.locate(&frame),
+                            seg.flags,
+                            seg.src,
+                            seg.dst
+                        )
+                    });
+                }
                 table.on_segment(&seg, At { ts: frame.ts, frame: frame.no }, sink);
             }
             Err(reason) => {
                 if reason == SkipReason::UnsupportedLinkType && unsupported.insert(frame.linktype, ()).is_none() {
                     report.warnings.push(format!(
-                        "frame {}: link type {} is not supported; its frames are skipped",
-                        frame.no,
+                        "{}: link type {} is not supported; its frames are skipped",
+                        cap.locate(&frame),
                         decode::link::linktype_name(frame.linktype)
                     ));
                 }
@@ -101,6 +133,7 @@ pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut impl Sink) -> Resu
         }
     }
     report.warnings.extend(cap.warnings.iter().map(Warning::to_string));
+    report.late_segments = table.late_segments;
     if table.late_segments > 0 {
         report.warnings.push(format!(
             "{} segment(s) arrived more than {} s after their connection had finished; they are counted as TCP but not analysed",
@@ -108,6 +141,9 @@ pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut impl Sink) -> Resu
             flow::QUIET.as_secs_f64()
         ));
     }
+    if let (n, Some(first)) = impossible {
+        report.warnings.push(format!("{first} (a scan or a crafted packet; {n} such frames in the capture)"));
+    }
     table.finish(report.last_ts.unwrap_or_default(), sink);
-    Ok(report)
+    report
 }

@@ -1,7 +1,12 @@
 //! All integration tests, one binary (see Cargo.toml `autotests = false`).
 
+mod capture_errors;
+mod capture_formats;
+mod capture_proptest;
+mod capture_public;
 mod chart;
 mod check;
+mod pcapwriter;
 mod peers;
 mod public_traces;
 mod scenarios;

@@ -54,8 +54,12 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
     let mut out = io::BufWriter::new(stdout.lock());
     if args.jsonl {
         let mut sink = LineSink { out: &mut out, error: None };
-        analyze(&args.captures, &opts, &mut sink)?;
+        let report = analyze(&args.captures, &opts, &mut sink)?;
         progress.finish();
+        // JSON Lines carry connections only: damaged input is reported on stderr.
+        for w in &report.warnings {
+            eprintln!("tcpstate: warning: {w}");
+        }
         if let Some(e) = sink.error {
             return Err(e.into());
         }

@@ -2,6 +2,8 @@
 //! through etherparse's borrowing slices. A frame that is not a whole TCP header is a counted
 //! [`SkipReason`], never an error: captures are full of ARP, DNS and cut frames.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 pub mod link;
 pub mod segment;
 
@@ -49,7 +51,7 @@ fn ipv4(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
     } else {
         total.checked_sub(header_len).ok_or(SkipReason::Malformed)?
     };
-    let rest = &ip[header_len..];
+    let rest = ip.get(header_len..).ok_or(SkipReason::Truncated)?;
     Ok((h.source_addr().into(), h.destination_addr().into(), tcp_len, rest))
 }
 
@@ -58,7 +60,7 @@ fn ipv6(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
         etherparse::err::ipv6::HeaderSliceError::Len(_) => SkipReason::Truncated,
         etherparse::err::ipv6::HeaderSliceError::Content(_) => SkipReason::Malformed,
     })?;
-    let after = &ip[IPV6_HEADER..];
+    let after = ip.get(IPV6_HEADER..).ok_or(SkipReason::Truncated)?;
     let (exts, next, rest) = Ipv6ExtensionsSlice::from_slice(h.next_header(), after).map_err(|e| match e {
         etherparse::err::ipv6_exts::HeaderSliceError::Len(_) => SkipReason::Truncated,
         etherparse::err::ipv6_exts::HeaderSliceError::Content(_) => SkipReason::Malformed,
@@ -95,12 +97,15 @@ fn tcp_segment(src: IpAddr, dst: IpAddr, tcp_len: usize, tcp: &[u8]) -> Result<S
 fn truncated_options(src: IpAddr, dst: IpAddr, tcp_len: usize, tcp: &[u8]) -> Result<Segment, SkipReason> {
     let fixed: [u8; TCP_MIN_HEADER] =
         tcp.get(..TCP_MIN_HEADER).and_then(|b| b.try_into().ok()).ok_or(SkipReason::Truncated)?;
-    let declared = usize::from(fixed[12] >> 4) * 4;
+    let [.., offset_byte, _, _, _, _, _, _, _] = fixed;
+    let declared = usize::from(offset_byte >> 4) * 4;
     if declared < TCP_MIN_HEADER {
         return Err(SkipReason::Malformed);
     }
     let mut base = fixed;
-    base[12] = (5 << 4) | (base[12] & 0x0f);
+    if let Some(b) = base.get_mut(12) {
+        *b = (5 << 4) | (offset_byte & 0x0f);
+    }
     let h = TcpHeaderSlice::from_slice(&base).map_err(|_| SkipReason::Malformed)?;
     let payload_len = tcp_len.checked_sub(declared).ok_or(SkipReason::Malformed)?;
     base_segment(src, dst, &h, payload_len)

@@ -36,6 +36,12 @@ impl TcpFlags {
         self.has(Self::RST)
     }
 
+    /// Flags no TCP stack sends together: SYN with FIN or RST, or none of SYN, FIN, RST and
+    /// ACK (scanners' Xmas, SYN-FIN and null probes, or corruption).
+    pub fn impossible(self) -> bool {
+        (self.syn() && (self.fin() || self.rst())) || self.0 & (Self::SYN | Self::FIN | Self::RST | Self::ACK) == 0
+    }
+
     /// Only the control bits that drive the state machine (SYN, FIN, RST, ACK), for causes
     /// such as "received FIN,ACK": PSH, URG and ECN bits would be noise there.
     pub fn control(self) -> TcpFlags {
@@ -126,5 +132,26 @@ mod tests {
         assert_eq!(TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK).to_string(), "FIN,PSH,ACK");
         assert_eq!(TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK).control().to_string(), "FIN,ACK");
         assert_eq!(TcpFlags(0).to_string(), "none");
+    }
+
+    #[test]
+    fn impossible_flag_combinations() {
+        for bits in [
+            TcpFlags::SYN | TcpFlags::FIN,
+            TcpFlags::SYN | TcpFlags::RST | TcpFlags::ACK,
+            0,
+            TcpFlags::PSH | TcpFlags::URG,
+        ] {
+            assert!(TcpFlags(bits).impossible(), "{}", TcpFlags(bits));
+        }
+        for bits in [
+            TcpFlags::SYN,
+            TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE | TcpFlags::CWR,
+            TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK,
+            TcpFlags::RST,
+            TcpFlags::ACK,
+        ] {
+            assert!(!TcpFlags(bits).impossible(), "{}", TcpFlags(bits));
+        }
     }
 }
