@@ -1,4 +1,5 @@
 //! All integration tests, one binary (see Cargo.toml `autotests = false`).
 
+mod diagrams;
 mod public_traces;
 mod support;

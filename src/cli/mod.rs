@@ -1,6 +1,7 @@
 //! The command line: one subcommand per user task, turned into library options at the edge.
 
 mod analyze;
+mod diagram;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -22,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Reconstruct every connection's client and server state timelines.
     Analyze(analyze::AnalyzeArgs),
+    /// Draw one connection's sequence diagram (handshake and close) as SVG.
+    Diagram(diagram::DiagramArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -45,5 +48,47 @@ impl From<NameStyle> for Names {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Diagram(args) => diagram::run(args),
+    }
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LangArg {
+    /// English
+    En,
+    /// Chinese (中文): state labels with the textbook terms, legend
+    Zh,
+}
+
+impl From<LangArg> for tcpstate::output::seqdiag::Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::En => Self::En,
+            LangArg::Zh => Self::Zh,
+        }
+    }
+}
+
+fn time_wait(secs: f64) -> Result<tcpstate::frame::Duration> {
+    if !(secs.is_finite() && secs >= 0.0) {
+        anyhow::bail!("--time-wait must be a non-negative number of seconds");
+    }
+    Ok(tcpstate::frame::Duration::from_secs_f64(secs))
+}
+
+/// Writes a drawing to `path`, or to standard output for `-` or no path.
+fn write_output(path: Option<&std::path::Path>, text: &str) -> Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    match path {
+        Some(p) if p.as_os_str() != "-" => {
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+            Ok(())
+        }
     }
 }

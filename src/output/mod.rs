@@ -1,6 +1,9 @@
 //! Renderers of the timeline model. Each reads only `crate::timeline` types and the
 //! analysis `Report`.
 
+pub mod font;
 pub mod json;
+pub mod seqdiag;
+pub mod svg;
 pub mod text;
 pub mod time;
