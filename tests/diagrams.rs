@@ -210,3 +210,36 @@ fn sequence_split_handshake_with_reset() {
     check_scene(&scene);
     check_golden("seq-split-handshake", &svg);
 }
+
+use tcpstate::output::statediag::{self, Overlay};
+
+#[test]
+fn state_diagram_plain() {
+    let scene = statediag::layout(&Overlay::None, Names::Rfc, Lang::En);
+    check_scene(&scene);
+    check_golden("states-plain", &scene.to_svg());
+}
+
+#[test]
+fn state_diagram_with_the_paths_of_a_simultaneous_close() {
+    let (_, conns) = run(&public_traces().join("zeek/http/post.pcap"));
+    let scene = statediag::layout(&Overlay::path(&conns[0]), Names::Rfc, Lang::En);
+    check_scene(&scene);
+    check_golden("states-post", &scene.to_svg());
+}
+
+#[test]
+fn state_diagram_with_the_paths_of_a_clean_close_in_chinese() {
+    let (_, conns) = run(&public_traces().join("zeek/http/get.pcap"));
+    let scene = statediag::layout(&Overlay::path(&conns[0]), Names::Linux, Lang::Zh);
+    check_scene(&scene);
+    check_golden("states-get-zh", &scene.to_svg());
+}
+
+#[test]
+fn state_diagram_counting_arcs_over_a_scan() {
+    let (_, conns) = run(&public_traces().join("rusticata-pcap-analyzer/nmap_tcp_22_ipv4.pcap"));
+    let scene = statediag::layout(&Overlay::counts(&conns), Names::Rfc, Lang::En);
+    check_scene(&scene);
+    check_golden("states-nmap-all", &scene.to_svg());
+}

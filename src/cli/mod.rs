@@ -2,6 +2,7 @@
 
 mod analyze;
 mod diagram;
+mod states;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -25,6 +26,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Draw one connection's sequence diagram (handshake and close) as SVG.
     Diagram(diagram::DiagramArgs),
+    /// Draw the RFC 9293 state diagram as SVG, with the paths connections took.
+    States(states::StatesArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Diagram(args) => diagram::run(args),
+        Command::States(args) => states::run(args),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod font;
 pub mod json;
 pub mod seqdiag;
+pub mod statediag;
 pub mod svg;
 pub mod text;
 pub mod time;

@@ -1,0 +1,800 @@
+//! The RFC 9293 state diagram (§3.3.2, Figure 5), laid out like the RFC's figure, with the
+//! paths connections took.
+//!
+//! The arcs are not drawn from a hand-written list: they are every `(state, event)` for
+//! which [`next`] changes the state, so the figure can never disagree with the machine. Only
+//! their routes are hand-chosen (the RFC's figure is hand-drawn, and hand-placed coordinates
+//! are what make it readable); a test checks that every arc has a route.
+//!
+//! Aborts (a RST sent or accepted, from any synchronized state to CLOSED) would draw nine
+//! crossing lines; like the RFC, the plain figure states them in a note and draws an abort
+//! arc only when a connection took it.
+
+use std::collections::BTreeMap;
+
+use super::font;
+use super::seqdiag::Lang;
+use super::svg::{arrowhead, pt, Anchor, Occupied, Pt, Quad, Scene, Shape, Stroke, Text, INK};
+use crate::tcp::machine::{next, Event, Open};
+use crate::tcp::state::{Names, State};
+use crate::timeline::{Cause, Connection, Role};
+
+const WIDTH: f64 = 1000.0;
+const LABEL_SIZE: f64 = 11.5;
+const STATE_SIZE: f64 = 13.0;
+const CLIENT: &str = "#0969da";
+const CLIENT_LIGHT: &str = "#80ccff";
+const SERVER: &str = "#bc4c00";
+const GREY: &str = "#6e7781";
+const FAINT: &str = "#afb8c1";
+
+/// The two CLOSED boxes of the RFC figure: where connections start, and where they end.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Node {
+    State(State),
+    ClosedEnd,
+}
+
+/// An arc of the diagram: a state change of [`next`], with the events that cause it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arc {
+    pub from: State,
+    pub to: State,
+    pub events: Vec<Event>,
+    /// A RST sent or accepted: drawn only when taken.
+    pub abort: bool,
+}
+
+/// Every arc of the machine, in a stable order: `State::ALL × Event::ALL` through [`next`],
+/// with both opens for the one arc that depends on it (RST in SYN_RCVD).
+pub fn arcs() -> Vec<Arc> {
+    let mut map: BTreeMap<(State, State, bool), Vec<Event>> = BTreeMap::new();
+    for from in State::ALL {
+        for ev in Event::ALL {
+            for open in [Open::Active, Open::Passive] {
+                if let Some(to) = next(from, ev, open).filter(|to| *to != from) {
+                    let abort = matches!(ev, Event::SndRst | Event::RcvRst) && to == State::Closed;
+                    let evs = map.entry((from, to, abort)).or_default();
+                    if !evs.contains(&ev) {
+                        evs.push(ev);
+                    }
+                }
+            }
+        }
+    }
+    map.into_iter()
+        .map(|((from, to, abort), events)| Arc {
+            from,
+            to,
+            events,
+            abort,
+        })
+        .collect()
+}
+
+/// What to highlight.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Overlay {
+    /// The plain teaching diagram.
+    None,
+    /// One connection: each endpoint's steps, numbered.
+    Paths {
+        id: u64,
+        /// Where each endpoint's timeline starts: [client, server].
+        starts: [State; 2],
+        client: Vec<(State, State)>,
+        server: Vec<(State, State)>,
+    },
+    /// Many connections: how often each arc was taken (both endpoints counted).
+    Counts {
+        connections: usize,
+        counts: BTreeMap<(State, State), u64>,
+    },
+}
+
+impl Overlay {
+    pub fn path(conn: &Connection) -> Overlay {
+        let start = |role| {
+            conn.endpoints
+                .get(role)
+                .timeline
+                .first()
+                .map_or(State::Closed, |t| t.state)
+        };
+        Overlay::Paths {
+            id: conn.id,
+            starts: [start(Role::Client), start(Role::Server)],
+            client: steps(conn, Role::Client),
+            server: steps(conn, Role::Server),
+        }
+    }
+
+    pub fn counts(conns: &[Connection]) -> Overlay {
+        let mut counts = BTreeMap::new();
+        for c in conns {
+            for role in [Role::Client, Role::Server] {
+                for step in steps(c, role) {
+                    *counts.entry(step).or_insert(0) += 1;
+                }
+            }
+        }
+        Overlay::Counts {
+            connections: conns.len(),
+            counts,
+        }
+    }
+}
+
+/// An endpoint's state changes in order (its timeline's consecutive pairs).
+fn steps(conn: &Connection, role: Role) -> Vec<(State, State)> {
+    conn.endpoints
+        .get(role)
+        .timeline
+        .windows(2)
+        .filter(|w| !matches!(w[1].cause, Cause::Initial(_)))
+        .map(|w| (w[0].state, w[1].state))
+        .collect()
+}
+
+/// Where each box sits (its centre), as in RFC 9293 Figure 5.
+fn position(node: Node) -> Pt {
+    match node {
+        Node::State(s) => match s {
+            State::Closed => pt(500.0, 92.0),
+            State::Listen => pt(500.0, 212.0),
+            State::SynRcvd => pt(150.0, 332.0),
+            State::SynSent => pt(850.0, 332.0),
+            State::Established => pt(500.0, 452.0),
+            State::FinWait1 => pt(150.0, 572.0),
+            State::CloseWait => pt(850.0, 572.0),
+            State::FinWait2 => pt(150.0, 712.0),
+            State::Closing => pt(500.0, 712.0),
+            State::LastAck => pt(850.0, 712.0),
+            State::TimeWait => pt(500.0, 832.0),
+        },
+        Node::ClosedEnd => pt(850.0, 832.0),
+    }
+}
+
+#[derive(Copy, Clone)]
+enum Side {
+    N,
+    S,
+    E,
+    W,
+}
+
+/// A hand-chosen route: leave `from` at a side (offset along it), bend through control
+/// points given relative to each end, arrive at a side of `to`.
+struct Route {
+    from: (Side, f64),
+    c1: (f64, f64),
+    c2: (f64, f64),
+    to: (Side, f64),
+}
+
+const fn route(from: (Side, f64), c1: (f64, f64), c2: (f64, f64), to: (Side, f64)) -> Route {
+    Route { from, c1, c2, to }
+}
+
+/// The box an arc ends in: CLOSED at the top for failed opens, at the bottom for the rest.
+fn target(arc: &Arc) -> Node {
+    match (arc.from, arc.to) {
+        (State::SynSent | State::SynRcvd, State::Closed) => Node::State(State::Closed),
+        (_, State::Closed) => Node::ClosedEnd,
+        (_, to) => Node::State(to),
+    }
+}
+
+/// The route of every arc `next` can take; `None` for an arc nobody has drawn yet (the
+/// test `every_arc_has_a_route` fails then).
+fn route_of(from: State, to: State, abort: bool) -> Option<Route> {
+    use Side::*;
+    use State::*;
+    Some(match (from, to, abort) {
+        (Closed, SynSent, false) => route((E, 0.0), (200.0, 0.0), (0.0, -120.0), (N, 20.0)),
+        (SynSent, Closed, true) => route((N, -30.0), (0.0, -90.0), (120.0, 20.0), (E, 10.0)),
+        (Listen, SynRcvd, false) => route((W, 8.0), (-170.0, 0.0), (40.0, -60.0), (N, 30.0)),
+        (SynRcvd, Listen, false) => route((N, -20.0), (0.0, -110.0), (-130.0, -6.0), (W, -8.0)),
+        (SynRcvd, Closed, true) => route((N, -45.0), (0.0, -200.0), (-200.0, 0.0), (W, 0.0)),
+        (SynSent, SynRcvd, false) => route((W, 0.0), (-150.0, 0.0), (150.0, 0.0), (E, 0.0)),
+        (SynSent, Established, false) => route((S, 0.0), (0.0, 90.0), (150.0, 0.0), (E, 0.0)),
+        (SynRcvd, Established, false) => route((S, 30.0), (0.0, 90.0), (-150.0, 0.0), (W, 0.0)),
+        (SynRcvd, FinWait1, false) => route((S, -30.0), (0.0, 60.0), (0.0, -60.0), (N, -30.0)),
+        (SynRcvd, CloseWait, false) => route((S, 50.0), (60.0, 170.0), (-300.0, -40.0), (W, 10.0)),
+        (Established, FinWait1, false) => route((S, -30.0), (-30.0, 90.0), (150.0, 0.0), (E, 0.0)),
+        (Established, CloseWait, false) => route((S, 30.0), (30.0, 90.0), (-150.0, 0.0), (W, -6.0)),
+        (CloseWait, LastAck, false) => route((S, 0.0), (0.0, 40.0), (0.0, -40.0), (N, 0.0)),
+        (FinWait1, FinWait2, false) => route((S, -30.0), (0.0, 40.0), (0.0, -40.0), (N, -30.0)),
+        (FinWait1, Closing, false) => route((E, 8.0), (160.0, 20.0), (0.0, -80.0), (N, 0.0)),
+        (FinWait1, TimeWait, false) => route((S, 30.0), (40.0, 120.0), (-120.0, -40.0), (W, -8.0)),
+        (FinWait2, TimeWait, false) => route((S, 0.0), (0.0, 90.0), (-160.0, 0.0), (W, 8.0)),
+        (Closing, TimeWait, false) => route((S, 0.0), (0.0, 30.0), (0.0, -30.0), (N, 0.0)),
+        (LastAck, Closed, false) => route((S, 0.0), (0.0, 30.0), (0.0, -30.0), (N, 0.0)),
+        (TimeWait, Closed, false) => route((E, 0.0), (60.0, 0.0), (-60.0, 0.0), (W, 0.0)),
+        (Established, Closed, true) => {
+            route((E, 8.0), (120.0, 100.0), (-120.0, -150.0), (W, -10.0))
+        }
+        (FinWait1, Closed, true) => route((W, 8.0), (-110.0, 60.0), (-300.0, 170.0), (S, -40.0)),
+        (FinWait2, Closed, true) => route((S, -30.0), (0.0, 110.0), (-200.0, 90.0), (S, -20.0)),
+        (CloseWait, Closed, true) => route((E, 0.0), (90.0, 0.0), (90.0, 0.0), (E, 0.0)),
+        (Closing, Closed, true) => route((E, 8.0), (110.0, 10.0), (-90.0, -60.0), (W, -10.0)),
+        (LastAck, Closed, true) => route((E, 0.0), (60.0, 20.0), (60.0, -20.0), (E, -8.0)),
+        (TimeWait, Closed, true) => route((S, 20.0), (0.0, 50.0), (-150.0, 60.0), (S, 0.0)),
+        _ => return None,
+    })
+}
+
+struct Geometry {
+    from: Pt,
+    c1: Pt,
+    c2: Pt,
+    to: Pt,
+}
+
+impl Geometry {
+    fn at(&self, t: f64) -> Pt {
+        let u = 1.0 - t;
+        let (a, b, c, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
+        pt(
+            a * self.from.x + b * self.c1.x + c * self.c2.x + d * self.to.x,
+            a * self.from.y + b * self.c1.y + c * self.c2.y + d * self.to.y,
+        )
+    }
+
+    /// The curve as thin boxes, for keeping labels off it.
+    fn quads(&self) -> Vec<Quad> {
+        (0..16)
+            .map(|i| {
+                let (a, b) = (self.at(i as f64 / 16.0), self.at((i + 1) as f64 / 16.0));
+                let l = ((b.x - a.x).powi(2) + (b.y - a.y).powi(2)).sqrt().max(1e-9);
+                let (nx, ny) = (-(b.y - a.y) / l * 1.5, (b.x - a.x) / l * 1.5);
+                Quad([
+                    pt(a.x + nx, a.y + ny),
+                    pt(b.x + nx, b.y + ny),
+                    pt(b.x - nx, b.y - ny),
+                    pt(a.x - nx, a.y - ny),
+                ])
+            })
+            .collect()
+    }
+}
+
+/// An arc as drawn: its curve, and how often the overlay says it was taken (by whom, at
+/// which step).
+struct Drawn<'a> {
+    arc: &'a Arc,
+    geometry: Geometry,
+    count: u64,
+    steps: Vec<(Role, usize)>,
+}
+
+struct Layout {
+    names: Names,
+    lang: Lang,
+    sizes: BTreeMap<Node, (f64, f64)>,
+    scene: Scene,
+    occ: Occupied,
+}
+
+impl Layout {
+    fn lines(&self, node: Node) -> Vec<String> {
+        let s = match node {
+            Node::State(s) => s,
+            Node::ClosedEnd => State::Closed,
+        };
+        self.lang.state_lines(s, self.names)
+    }
+
+    fn rect(&self, node: Node) -> (f64, f64, f64, f64) {
+        let c = position(node);
+        let (w, h) = self.sizes.get(&node).copied().unwrap_or((120.0, 34.0));
+        (c.x - w / 2.0, c.y - h / 2.0, w, h)
+    }
+
+    fn anchor(&self, node: Node, (side, off): (Side, f64)) -> Pt {
+        let (x, y, w, h) = self.rect(node);
+        match side {
+            Side::N => pt(x + w / 2.0 + off, y),
+            Side::S => pt(x + w / 2.0 + off, y + h),
+            Side::E => pt(x + w, y + h / 2.0 + off),
+            Side::W => pt(x, y + h / 2.0 + off),
+        }
+    }
+
+    fn geometry(&self, arc: &Arc) -> Geometry {
+        let from = Node::State(arc.from);
+        let to = target(arc);
+        match route_of(arc.from, arc.to, arc.abort) {
+            Some(r) => {
+                let a = self.anchor(from, r.from);
+                let b = self.anchor(to, r.to);
+                Geometry {
+                    from: a,
+                    c1: pt(a.x + r.c1.0, a.y + r.c1.1),
+                    c2: pt(b.x + r.c2.0, b.y + r.c2.1),
+                    to: b,
+                }
+            }
+            // An arc without a route yet: a straight line, so it still shows.
+            None => {
+                let (a, b) = (position(from), position(to));
+                Geometry {
+                    from: a,
+                    c1: a,
+                    c2: b,
+                    to: b,
+                }
+            }
+        }
+    }
+
+    /// Places a block of centred lines near the curve, off everything placed so far.
+    fn place(
+        &mut self,
+        lines: &[String],
+        g: &Geometry,
+        obstacles: &Occupied,
+        fill: &'static str,
+        class: &'static str,
+    ) {
+        let w = lines
+            .iter()
+            .map(|l| font::text_width(l, LABEL_SIZE))
+            .fold(0.0, f64::max);
+        let h = lines.len() as f64 * 14.0;
+        let mut best = None;
+        'search: for relaxed in [false, true] {
+            for t in [0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78] {
+                let p = g.at(t);
+                for (dx, dy) in [
+                    (w / 2.0 + 8.0, 0.0),
+                    (-w / 2.0 - 8.0, 0.0),
+                    (0.0, -h / 2.0 - 6.0),
+                    (0.0, h / 2.0 + 6.0),
+                    (w / 2.0 + 8.0, -h / 2.0 - 4.0),
+                    (-w / 2.0 - 8.0, -h / 2.0 - 4.0),
+                    (w / 2.0 + 8.0, h / 2.0 + 4.0),
+                    (-w / 2.0 - 8.0, h / 2.0 + 4.0),
+                ] {
+                    let (cx, cy) = (p.x + dx, p.y + dy);
+                    let q = Quad::rect(cx - w / 2.0 - 2.0, cy - h / 2.0 - 1.0, w + 4.0, h + 2.0);
+                    let inside = q.inside(4.0, 4.0, WIDTH - 4.0, f64::MAX);
+                    let free = self.occ.is_free(&q) && (relaxed || obstacles.is_free(&q));
+                    if inside && free {
+                        best = Some((cx, cy, q));
+                        break 'search;
+                    }
+                }
+            }
+        }
+        let Some((cx, cy, q)) = best else { return };
+        self.occ.take(q);
+        for (k, line) in lines.iter().enumerate() {
+            let base = cy - h / 2.0 + k as f64 * 14.0 + 10.5;
+            let mut t = Text::new(line.clone(), pt(cx, base), LABEL_SIZE, Anchor::Middle);
+            t.fill = fill;
+            t.halo = true;
+            self.scene.push(class, Shape::Text(t));
+        }
+    }
+}
+
+/// The state diagram as a scene.
+pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
+    let title = match (overlay, lang) {
+        (Overlay::None, Lang::En) => "RFC 9293 TCP connection states".to_string(),
+        (Overlay::None, Lang::Zh) => "RFC 9293 TCP 连接状态".to_string(),
+        (Overlay::Paths { id, .. }, Lang::En) => {
+            format!("TCP connection {id}: the states each endpoint went through")
+        }
+        (Overlay::Paths { id, .. }, Lang::Zh) => format!("TCP 连接 {id}：两端经历的状态"),
+        (Overlay::Counts { connections, .. }, Lang::En) => {
+            format!("{connections} TCP connections: how often each arc was taken")
+        }
+        (Overlay::Counts { connections, .. }, Lang::Zh) => {
+            format!("{connections} 个 TCP 连接：每条转换被经过的次数")
+        }
+    };
+    let mut l = Layout {
+        names,
+        lang,
+        sizes: BTreeMap::new(),
+        scene: Scene::new(title.clone()),
+        occ: Occupied::default(),
+    };
+    let nodes: Vec<Node> = State::ALL
+        .into_iter()
+        .map(Node::State)
+        .chain([Node::ClosedEnd])
+        .collect();
+    for &n in &nodes {
+        let lines = l.lines(n);
+        let w = lines
+            .iter()
+            .map(|s| font::text_width(s, STATE_SIZE))
+            .fold(0.0, f64::max);
+        l.sizes
+            .insert(n, ((w + 28.0).max(120.0), lines.len() as f64 * 17.0 + 18.0));
+    }
+    let mut t = Text::new(title, pt(20.0, 30.0), 16.0, Anchor::Start);
+    t.fill = INK;
+    l.occ.take(t.quad());
+    l.scene.push("title", Shape::Text(t));
+
+    let taken = |from: State, to: State| -> (u64, Vec<(Role, usize)>) {
+        match overlay {
+            Overlay::None => (0, Vec::new()),
+            Overlay::Paths { client, server, .. } => {
+                let mut v = Vec::new();
+                for (role, path) in [(Role::Client, client), (Role::Server, server)] {
+                    for (i, s) in path.iter().enumerate() {
+                        if *s == (from, to) {
+                            v.push((role, i + 1));
+                        }
+                    }
+                }
+                (v.len() as u64, v)
+            }
+            Overlay::Counts { counts, .. } => {
+                (counts.get(&(from, to)).copied().unwrap_or(0), Vec::new())
+            }
+        }
+    };
+    let max_count = match overlay {
+        Overlay::Counts { counts, .. } => counts.values().copied().max().unwrap_or(1).max(1),
+        _ => 1,
+    };
+
+    // Boxes first: everything else keeps off them.
+    for &n in &nodes {
+        let (x, y, w, h) = l.rect(n);
+        l.occ.take(Quad::rect(x, y, w, h).grow(2.0));
+    }
+
+    // Arcs: which are drawn, their curves, and their labels' obstacles.
+    let all = arcs();
+    let drawn: Vec<Drawn> = all
+        .iter()
+        .filter_map(|a| {
+            let (count, steps) = taken(a.from, a.to);
+            // LAST_ACK's and TIME_WAIT's aborts share their (from, to) with a normal arc,
+            // which carries the highlight.
+            let merged_with_normal = a.abort
+                && all
+                    .iter()
+                    .any(|b| !b.abort && b.from == a.from && b.to == a.to);
+            if a.abort && (count == 0 || merged_with_normal) {
+                return None;
+            }
+            Some(Drawn {
+                arc: a,
+                geometry: l.geometry(a),
+                count,
+                steps,
+            })
+        })
+        .collect();
+    let mut lines = Occupied::default();
+    for Drawn { geometry: g, .. } in &drawn {
+        g.quads().into_iter().for_each(|q| lines.take(q));
+    }
+    let highlighting = !matches!(overlay, Overlay::None);
+    for Drawn {
+        arc,
+        geometry: g,
+        count,
+        steps,
+    } in &drawn
+    {
+        let base = if highlighting && *count == 0 {
+            Stroke::solid(FAINT, 1.3)
+        } else if arc.abort {
+            Stroke::dashed("#cf222e", 1.5, "6 3")
+        } else {
+            Stroke::solid(INK, 1.5)
+        };
+        let width = match overlay {
+            Overlay::Counts { .. } if *count > 0 => {
+                1.5 + 4.0 * ((*count as f64).ln_1p() / (max_count as f64).ln_1p())
+            }
+            _ => base.width,
+        };
+        let mut stroke = base;
+        stroke.width = width;
+        let roles: Vec<Role> = steps.iter().map(|s| s.0).collect();
+        if roles.contains(&Role::Client) {
+            curve(
+                &mut l.scene,
+                "path-client",
+                g,
+                Stroke::solid(CLIENT_LIGHT, 7.0),
+            );
+        }
+        curve(&mut l.scene, "arc", g, stroke);
+        if roles.contains(&Role::Server) {
+            curve(&mut l.scene, "path-server", g, Stroke::solid(SERVER, 2.5));
+        }
+        let head = if roles.contains(&Role::Server) {
+            SERVER
+        } else {
+            stroke.color
+        };
+        l.scene.push(
+            "arc",
+            Shape::Polygon {
+                points: arrowhead(g.c2, g.to, 11.0, 5.0),
+                fill: head,
+            },
+        );
+    }
+
+    // Step numbers (or counts) first, then the event labels around them.
+    for Drawn {
+        geometry: g,
+        count,
+        steps,
+        ..
+    } in &drawn
+    {
+        let mut badges: Vec<(String, &'static str)> = steps
+            .iter()
+            .map(|(role, n)| {
+                (
+                    n.to_string(),
+                    if *role == Role::Client {
+                        CLIENT
+                    } else {
+                        SERVER
+                    },
+                )
+            })
+            .collect();
+        if let Overlay::Counts { .. } = overlay {
+            if *count > 0 {
+                badges.push((super::seqdiag::lang::thousands(*count), "#1a7f37"));
+            }
+        }
+        for (k, (text, color)) in badges.into_iter().enumerate() {
+            let r = (font::text_width(&text, 11.0) / 2.0 + 5.0).max(9.0);
+            let mut spot = None;
+            for t in [0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85, 0.45, 0.55] {
+                let t = (t + 0.07 * k as f64).min(0.9);
+                let p = g.at(t);
+                let q = Quad::rect(p.x - r - 1.0, p.y - 9.0, 2.0 * r + 2.0, 18.0);
+                if l.occ.is_free(&q) {
+                    spot = Some((p, q));
+                    break;
+                }
+            }
+            let Some((p, q)) = spot else { continue };
+            l.occ.take(q);
+            l.scene.push(
+                "step",
+                Shape::Rect {
+                    x: p.x - r,
+                    y: p.y - 8.5,
+                    w: 2.0 * r,
+                    h: 17.0,
+                    rx: 8.5,
+                    fill: color,
+                    stroke: Some(Stroke::solid("#ffffff", 1.5)),
+                },
+            );
+            let mut t = Text::new(text, pt(p.x, p.y + 4.0), 11.0, Anchor::Middle);
+            t.fill = "#ffffff";
+            l.scene.push("step", Shape::Text(t));
+        }
+    }
+    for Drawn {
+        arc,
+        geometry: g,
+        count,
+        ..
+    } in &drawn
+    {
+        let mut labels: Vec<String> = Vec::new();
+        for ev in &arc.events {
+            let s = ev.to_string();
+            if !labels.contains(&s) {
+                labels.push(s);
+            }
+        }
+        if arc.abort {
+            labels = vec!["snd RST / rcv RST".to_string()];
+        }
+        let fill = if highlighting && *count == 0 {
+            GREY
+        } else {
+            INK
+        };
+        l.place(&labels, g, &lines, fill, "event");
+    }
+
+    // Boxes on top of the arcs.
+    for &n in &nodes {
+        let (x, y, w, h) = l.rect(n);
+        let visited = match overlay {
+            Overlay::Paths {
+                client,
+                server,
+                starts,
+                ..
+            } => (visits(client, starts[0], n), visits(server, starts[1], n)),
+            _ => (false, false),
+        };
+        let stroke = match visited {
+            (true, true) => Stroke::solid("#8250df", 2.2),
+            (true, false) => Stroke::solid(CLIENT, 2.2),
+            (false, true) => Stroke::solid(SERVER, 2.2),
+            (false, false) => Stroke::solid("#57606a", 1.3),
+        };
+        l.scene.push(
+            "state",
+            Shape::Rect {
+                x,
+                y,
+                w,
+                h,
+                rx: 8.0,
+                fill: "#f6f8fa",
+                stroke: Some(stroke),
+            },
+        );
+        let lines = l.lines(n);
+        let c = position(n);
+        let k = lines.len() as f64;
+        for (i, line) in lines.into_iter().enumerate() {
+            let base = c.y - k * 8.5 + i as f64 * 17.0 + 13.0;
+            let mut t = Text::new(line, pt(c.x, base), STATE_SIZE, Anchor::Middle);
+            if i > 0 {
+                t.fill = GREY;
+            }
+            l.scene.push("state", Shape::Text(t));
+        }
+    }
+
+    // Legend and the note about aborts, below the figure.
+    let aborts: Vec<&str> = all
+        .iter()
+        .filter(|a| a.abort)
+        .map(|a| a.from.name(names))
+        .collect();
+    let mut y = 892.0;
+    let mut legend: Vec<(String, Option<&'static str>)> = match lang {
+        Lang::En => vec![
+            (
+                "Aborts (snd RST or rcv RST → CLOSED), drawn only when taken, leave from"
+                    .to_string(),
+                None,
+            ),
+            (format!("{}.", aborts.join(", ")), None),
+        ],
+        Lang::Zh => vec![
+            (
+                "异常终止（发送或收到 RST → CLOSED）仅在实际经过时画出，可发生于".to_string(),
+                None,
+            ),
+            (format!("{}。", aborts.join("、")), None),
+        ],
+    };
+    match overlay {
+        Overlay::None => {}
+        Overlay::Paths { .. } => {
+            legend.push((
+                match lang {
+                    Lang::En => "client path, steps numbered in order".to_string(),
+                    Lang::Zh => "客户端路径，按顺序编号".to_string(),
+                },
+                Some(CLIENT),
+            ));
+            legend.push((
+                match lang {
+                    Lang::En => "server path, steps numbered in order".to_string(),
+                    Lang::Zh => "服务器路径，按顺序编号".to_string(),
+                },
+                Some(SERVER),
+            ));
+        }
+        Overlay::Counts { .. } => legend.push((
+            match lang {
+                Lang::En => "endpoints (client or server) that took the arc".to_string(),
+                Lang::Zh => "经过该转换的端点数（客户端或服务器）".to_string(),
+            },
+            Some("#1a7f37"),
+        )),
+    }
+    for (text, swatch) in legend {
+        let x = match swatch {
+            Some(color) => {
+                l.scene.push(
+                    "legend",
+                    Shape::Rect {
+                        x: 20.0,
+                        y: y - 11.0,
+                        w: 24.0,
+                        h: 14.0,
+                        rx: 7.0,
+                        fill: color,
+                        stroke: None,
+                    },
+                );
+                52.0
+            }
+            None => 20.0,
+        };
+        let mut t = Text::new(text, pt(x, y), 12.0, Anchor::Start);
+        t.fill = GREY;
+        l.scene.push("legend", Shape::Text(t));
+        y += 20.0;
+    }
+    l.scene.width = WIDTH;
+    l.scene.height = y + 4.0;
+    l.scene
+}
+
+/// Whether a path starting in `start` and taking `steps` passes through box `node`.
+fn visits(steps: &[(State, State)], start: State, node: Node) -> bool {
+    let arc = |from, to| Arc {
+        from,
+        to,
+        events: Vec::new(),
+        abort: false,
+    };
+    Node::State(start) == node
+        || steps
+            .iter()
+            .any(|&(from, to)| Node::State(from) == node || target(&arc(from, to)) == node)
+}
+
+fn curve(scene: &mut Scene, class: &'static str, g: &Geometry, stroke: Stroke) {
+    scene.push(
+        class,
+        Shape::Curve {
+            from: g.from,
+            c1: g.c1,
+            c2: g.c2,
+            to: g.to,
+            stroke,
+        },
+    );
+}
+
+/// The SVG document.
+pub fn render(overlay: &Overlay, names: Names, lang: Lang) -> String {
+    layout(overlay, names, lang).to_svg()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_arc_has_a_route() {
+        for a in arcs() {
+            assert!(
+                route_of(a.from, a.to, a.abort).is_some(),
+                "no route for {} → {} ({:?})",
+                a.from,
+                a.to,
+                a.events
+            );
+        }
+    }
+
+    #[test]
+    fn arcs_are_the_machines() {
+        let all = arcs();
+        let find = |from, to| {
+            all.iter()
+                .find(|a| a.from == from && a.to == to && !a.abort)
+        };
+        let listen = find(State::Listen, State::SynRcvd).map(|a| a.events.clone());
+        assert_eq!(listen, Some(vec![Event::SndSynAck]));
+        // The passive open's RST in SYN_RCVD goes back to LISTEN.
+        assert!(find(State::SynRcvd, State::Listen).is_some());
+        assert!(find(State::Closed, State::Listen).is_none());
+        let aborts = all.iter().filter(|a| a.abort).count();
+        assert_eq!(aborts, 9);
+    }
+}
