@@ -243,3 +243,329 @@ fn state_diagram_counting_arcs_over_a_scan() {
     check_scene(&scene);
     check_golden("states-nmap-all", &scene.to_svg());
 }
+
+// --- Numbers the layouts must get right ---
+
+use tcpstate::output::svg::{Shape, Stroke};
+use tcpstate::tcp::state::State;
+
+/// The segment arrows in drawing order: (from, to, stroke).
+fn segment_lines(scene: &Scene) -> Vec<((f64, f64), (f64, f64), Stroke)> {
+    scene
+        .items
+        .iter()
+        .filter(|i| i.class == "segment")
+        .filter_map(|i| match &i.shape {
+            Shape::Line { from, to, stroke } => Some(((from.x, from.y), (to.x, to.y), *stroke)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn texts_of(scene: &Scene, class: &str) -> Vec<String> {
+    scene
+        .texts()
+        .filter(|(c, _)| *c == class)
+        .map(|(_, t)| t.content.clone())
+        .collect()
+}
+
+/// State labels beside one lifeline, top to bottom.
+fn states_beside(scene: &Scene, left: bool) -> Vec<String> {
+    let mid = scene.width / 2.0;
+    let mut v: Vec<(f64, String)> = scene
+        .texts()
+        .filter(|(c, t)| *c == "state" && (t.at.x < mid) == left)
+        .map(|(_, t)| (t.at.y, t.content.clone()))
+        .collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    v.into_iter().map(|(_, s)| s).collect()
+}
+
+#[test]
+fn handshake_arrows_slant_one_step_each_and_reply_from_where_they_arrive() {
+    let (scene, _) = seq("zeek/http/get.pcap", 0, &SeqOptions::default());
+    let lines = segment_lines(&scene);
+    let (syn, synack, ack) = (lines[0], lines[1], lines[2]);
+    let (cx, sx) = (syn.0 .0, synack.0 .0);
+    assert!(cx < sx);
+    // SYN leaves the client, SYN,ACK leaves the server where the SYN arrived, ACK leaves
+    // the client where the SYN,ACK arrived; each one level (46 px) lower.
+    assert_eq!(syn.1 .1 - syn.0 .1, 46.0);
+    assert_eq!(synack.0, (sx, syn.1 .1));
+    assert_eq!(synack.1 .1 - synack.0 .1, 46.0);
+    assert_eq!(ack.0, (cx, synack.1 .1));
+    assert_eq!(lines.len(), 6, "3 handshake + 3 close arrows; data folded");
+    assert_eq!(
+        texts_of(&scene, "label"),
+        [
+            "SYN seq=0",
+            "SYN,ACK seq=0 ack=1",
+            "ACK seq=1 ack=1",
+            "FIN,ACK seq=137 ack=5008",
+            "FIN,ACK seq=5008 ack=138",
+            "ACK seq=138 ack=5009",
+        ]
+    );
+    assert_eq!(
+        texts_of(&scene, "fold"),
+        ["… 8 segments, 5.1 kB in 70.4 ms …"]
+    );
+    assert_eq!(
+        states_beside(&scene, true),
+        [
+            "CLOSED",
+            "SYN_SENT",
+            "ESTABLISHED",
+            "FIN_WAIT_1",
+            "TIME_WAIT"
+        ]
+    );
+    assert_eq!(
+        states_beside(&scene, false),
+        [
+            "LISTEN",
+            "SYN_RCVD",
+            "ESTABLISHED",
+            "CLOSE_WAIT",
+            "LAST_ACK",
+            "CLOSED"
+        ]
+    );
+    assert_eq!(texts_of(&scene, "time-wait"), ["2·MSL = 60 s"]);
+}
+
+#[test]
+fn delays_come_from_the_handshake_round_trips() {
+    let (_, conns) = run(&public_traces().join("zeek/http/get.pcap"));
+    let segs = conns[0].segments.as_deref().unwrap();
+    let d = seqdiag::model::delays(segs).unwrap();
+    // SYN 0, SYN,ACK +69.740 ms, ACK +70.034 ms.
+    assert!((d.server - 0.069_740 / 2.0).abs() < 1e-9, "{d:?}");
+    assert!((d.client - 0.000_294 / 2.0).abs() < 1e-9, "{d:?}");
+    assert!(d.from_handshake);
+}
+
+#[test]
+fn simultaneous_close_draws_crossing_fins() {
+    let (scene, _) = seq("zeek/http/post.pcap", 0, &SeqOptions::default());
+    let lines = segment_lines(&scene);
+    let labels = texts_of(&scene, "label");
+    let fin = |l: &str| labels.iter().position(|x| x == l).unwrap();
+    let (c, s) = (
+        lines[fin("FIN,ACK seq=161 ack=520")],
+        lines[fin("FIN,ACK seq=520 ack=161")],
+    );
+    // Both leave before either arrives: they cross.
+    assert!(c.0 .0 < s.0 .0, "client's FIN goes right, server's left");
+    assert!(c.0 .1 < s.1 .1 && s.0 .1 < c.1 .1, "{c:?} {s:?}");
+    assert_eq!(
+        states_beside(&scene, true)[3..],
+        ["FIN_WAIT_1", "CLOSING", "TIME_WAIT"]
+    );
+}
+
+#[test]
+fn retransmissions_are_dashed_and_marked() {
+    let opts = SeqOptions {
+        phase: Phase::Handshake,
+        ..SeqOptions::default()
+    };
+    let (scene, _) = seq("tcptrace/6syns.dmp.gz", 0, &opts);
+    let lines = segment_lines(&scene);
+    let labels = texts_of(&scene, "label");
+    assert_eq!(labels[0], "SYN seq=0");
+    assert_eq!(lines[0].2.dash, None);
+    for i in 1..=3 {
+        assert_eq!(labels[i], "SYN seq=0 (retransmission)");
+        assert!(lines[i].2.dash.is_some());
+    }
+    assert_eq!(labels[4], "SYN,ACK seq=0 ack=1");
+    // The rest is folded, and the close's states are not drawn.
+    assert_eq!(
+        texts_of(&scene, "fold"),
+        ["… 13 segments, 9.7 kB in 130.2 s …"]
+    );
+    assert_eq!(
+        states_beside(&scene, true),
+        ["CLOSED", "SYN_SENT", "ESTABLISHED"]
+    );
+}
+
+#[test]
+fn resets_are_red_and_unseen_segments_are_ghosts() {
+    let opts = SeqOptions {
+        phase: Phase::All,
+        ..SeqOptions::default()
+    };
+    let (scene, _) = seq(
+        "suricata-verify/tcp-split-handshake-01-4whs/split-handshake-4whs.pcap",
+        0,
+        &opts,
+    );
+    let lines = segment_lines(&scene);
+    let labels = texts_of(&scene, "label");
+    let rst = labels.iter().position(|l| l.starts_with("RST")).unwrap();
+    assert_eq!(lines[rst].2.color, "#cf222e");
+    let ghost = labels
+        .iter()
+        .position(|l| l == "SYN,ACK (not captured)")
+        .unwrap();
+    assert!(lines[ghost].2.dash.is_some());
+}
+
+#[test]
+fn absolute_numbers_on_request() {
+    let opts = SeqOptions {
+        absolute: true,
+        ..SeqOptions::default()
+    };
+    let (scene, _) = seq("zeek/http/get.pcap", 0, &opts);
+    let (_, conns) = run(&public_traces().join("zeek/http/get.pcap"));
+    let syn = conns[0].segments.as_deref().unwrap()[0];
+    assert_eq!(
+        texts_of(&scene, "label")[0],
+        format!("SYN seq={}", syn.seq.0)
+    );
+}
+
+#[test]
+fn chinese_labels_keep_the_state_names() {
+    let opts = SeqOptions {
+        lang: Lang::Zh,
+        ..SeqOptions::default()
+    };
+    let (scene, svg) = seq("zeek/http/get.pcap", 0, &opts);
+    check_scene(&scene);
+    let client = states_beside(&scene, true);
+    assert_eq!(client[4..6], ["已建立连接", "ESTABLISHED"]);
+    assert!(svg.contains("客户端") && svg.contains("等间距"));
+}
+
+#[test]
+fn output_is_byte_identical_across_runs() {
+    let a = seq("zeek/http/post.pcap", 0, &SeqOptions::default()).1;
+    let b = seq("zeek/http/post.pcap", 0, &SeqOptions::default()).1;
+    assert_eq!(a, b);
+    let (_, conns) = run(&public_traces().join("zeek/http/post.pcap"));
+    let s1 = statediag::render(&Overlay::path(&conns[0]), Names::Rfc, Lang::En);
+    let s2 = statediag::render(&Overlay::path(&conns[0]), Names::Rfc, Lang::En);
+    assert_eq!(s1, s2);
+}
+
+#[test]
+fn a_connection_without_recorded_segments_is_an_error() {
+    let (_, mut conns) = run(&public_traces().join("zeek/http/get.pcap"));
+    conns[0].segments = None;
+    assert_eq!(
+        seqdiag::render(&conns[0], &SeqOptions::default()),
+        Err(seqdiag::DiagramError::NoSegments(0))
+    );
+}
+
+#[test]
+fn state_diagram_numbers_each_endpoints_steps() {
+    let (_, conns) = run(&public_traces().join("zeek/http/post.pcap"));
+    let overlay = Overlay::path(&conns[0]);
+    let Overlay::Paths { client, server, .. } = &overlay else {
+        unreachable!()
+    };
+    use State::*;
+    assert_eq!(
+        client,
+        &[
+            (Closed, SynSent),
+            (SynSent, Established),
+            (Established, FinWait1),
+            (FinWait1, Closing),
+            (Closing, TimeWait)
+        ]
+    );
+    assert_eq!(
+        server,
+        &[
+            (Listen, SynRcvd),
+            (SynRcvd, Established),
+            (Established, FinWait1),
+            (FinWait1, TimeWait)
+        ]
+    );
+    let scene = statediag::layout(&overlay, Names::Rfc, Lang::En);
+    let mut steps = texts_of(&scene, "step");
+    steps.sort();
+    assert_eq!(steps, ["1", "1", "2", "2", "3", "3", "4", "4", "5"]);
+}
+
+#[test]
+fn state_diagram_counts_arcs_over_all_connections() {
+    let (_, conns) = run(&public_traces().join("rusticata-pcap-analyzer/nmap_tcp_22_ipv4.pcap"));
+    let Overlay::Counts { counts, .. } = Overlay::counts(&conns) else {
+        unreachable!()
+    };
+    assert_eq!(counts[&(State::Closed, State::SynSent)], 7);
+    assert_eq!(counts[&(State::SynSent, State::Closed)], 5, "five refused");
+    let scene = statediag::layout(&Overlay::counts(&conns), Names::Rfc, Lang::En);
+    assert!(texts_of(&scene, "step").contains(&"7".to_string()));
+}
+
+#[test]
+fn the_plain_state_diagram_shows_every_arc_of_the_machine() {
+    let scene = statediag::layout(&Overlay::None, Names::Rfc, Lang::En);
+    let labels = texts_of(&scene, "event");
+    for arc in statediag::arcs().iter().filter(|a| !a.abort) {
+        for ev in &arc.events {
+            assert!(
+                labels.contains(&ev.to_string()),
+                "{} → {}: label {ev} missing",
+                arc.from,
+                arc.to
+            );
+        }
+    }
+    let arcs = scene.items.iter().filter(|i| i.class == "arc").count();
+    // One curve and one arrowhead per non-abort arc.
+    assert_eq!(
+        arcs,
+        2 * statediag::arcs().iter().filter(|a| !a.abort).count()
+    );
+}
+
+// --- The command line ---
+
+fn tcpstate(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tcpstate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cli_writes_svg_to_stdout_or_a_file() {
+    let cap = public_traces().join("zeek/http/get.pcap");
+    let cap = cap.to_str().unwrap();
+    let out = tcpstate(&["diagram", cap]);
+    assert_eq!(out.status.code(), Some(0));
+    let golden = std::fs::read_to_string(golden_dir().join("seq-get.svg")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), golden);
+    let file = std::env::temp_dir().join(format!("tcpstate-states-{}.svg", std::process::id()));
+    let out = tcpstate(&["states", "-o", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let plain = std::fs::read_to_string(golden_dir().join("states-plain.svg")).unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), plain);
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn cli_refuses_unusable_requests_with_status_2() {
+    let cap = public_traces().join("tcptrace/6syns.dmp.gz");
+    let cap = cap.to_str().unwrap();
+    for args in [
+        vec!["diagram", cap],
+        vec!["diagram", cap, "--conn", "9"],
+        vec!["states", "--all"],
+    ] {
+        let out = tcpstate(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}

@@ -21,7 +21,7 @@ pub const ASCENT: f64 = 1901.0 / UNITS_PER_EM;
 pub const DESCENT: f64 = 483.0 / UNITS_PER_EM;
 
 /// Advance widths of U+0020..=U+007E in DejaVu Sans, in font units.
-pub(crate) const ASCII_ADVANCES: [u16; 95] = [
+const ASCII_ADVANCES: [u16; 95] = [
     651, 821, 942, 1716, 1303, 1946, 1597, 563, 799, 799, 1024, 1716, 651, 739, 651, 690, //
     1303, 1303, 1303, 1303, 1303, 1303, 1303, 1303, 1303, 1303, 690, 690, 1716, 1716, 1716,
     1087, //
@@ -35,7 +35,7 @@ pub(crate) const ASCII_ADVANCES: [u16; 95] = [
 ];
 
 /// The few non-ASCII characters the diagrams use, with their DejaVu Sans advances.
-pub(crate) const EXTRA_ADVANCES: [(char, u16); 10] = [
+const EXTRA_ADVANCES: [(char, u16); 10] = [
     ('·', 651),
     ('…', 2048),
     ('–', 1024),
@@ -68,6 +68,24 @@ pub fn text_width(text: &str, size: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ab_glyph::{Font, FontRef};
+
+    /// The table is DejaVu Sans: every entry equals the bundled font file's advance.
+    #[test]
+    fn table_matches_the_bundled_font() {
+        let data = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+        let font = FontRef::try_from_slice(data).expect("bundled font parses");
+        assert_eq!(font.units_per_em(), Some(UNITS_PER_EM as f32));
+        let chars = (' '..='~').chain(EXTRA_ADVANCES.iter().map(|(c, _)| *c));
+        for c in chars {
+            let id = font.glyph_id(c);
+            assert_ne!(id.0, 0, "{c:?} missing from the font");
+            let want = font.h_advance_unscaled(id) as f64 / UNITS_PER_EM;
+            assert_eq!(advance(c), want, "advance of {c:?}");
+        }
+        assert_eq!(font.ascent_unscaled() as f64 / UNITS_PER_EM, ASCENT);
+        assert_eq!(-font.descent_unscaled() as f64 / UNITS_PER_EM, DESCENT);
+    }
 
     #[test]
     fn widths_add_up_per_character() {

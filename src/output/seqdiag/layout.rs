@@ -254,7 +254,26 @@ pub fn layout(conn: &Connection, opts: &SeqOptions) -> Result<Scene, DiagramErro
         body_bottom
     };
     let timer_y = pills_bottom;
-    let line_bottom = pills_bottom + 28.0;
+    // Each label's centre, stacked down its lifeline where labels would collide.
+    let mut last_bottom = [f64::MIN; 2];
+    let stacked: Vec<(f64, f64)> = pills
+        .iter()
+        .map(|p| {
+            let anchor_y = match p.at {
+                At::Top => BODY_TOP - 30.0,
+                At::Y(y) => y,
+                At::Timer => timer_y,
+            };
+            let h = pill_size(lang, p.state, opts).1;
+            let i = p.role.index();
+            let cy = anchor_y.max(last_bottom[i] + 4.0 + h / 2.0);
+            last_bottom[i] = cy + h / 2.0;
+            (anchor_y, cy)
+        })
+        .collect();
+    let line_bottom = (pills_bottom + 28.0)
+        .max(last_bottom[0] + 10.0)
+        .max(last_bottom[1] + 10.0);
     for role in [Role::Client, Role::Server] {
         let x = x_of(role);
         let mut from = HEADER_TOP + HEADER_H;
@@ -312,20 +331,12 @@ pub fn layout(conn: &Connection, opts: &SeqOptions) -> Result<Scene, DiagramErro
     occ.take(cap.quad());
     scene.push("capture-point", Shape::Text(cap));
 
-    // State labels, stacked down their lifeline where they would collide.
-    let mut last_bottom = [f64::MIN; 2];
+    // State labels, with a tick where the state changes.
     let mut tw_start: [Option<f64>; 2] = [None, None];
     let mut timer_end: [Option<f64>; 2] = [None, None];
-    for p in &pills {
-        let anchor_y = match p.at {
-            At::Top => BODY_TOP - 30.0,
-            At::Y(y) => y,
-            At::Timer => timer_y,
-        };
+    for (p, &(anchor_y, cy)) in pills.iter().zip(&stacked) {
         let (w, h) = pill_size(lang, p.state, opts);
         let i = p.role.index();
-        let cy = anchor_y.max(last_bottom[i] + 4.0 + h / 2.0);
-        last_bottom[i] = cy + h / 2.0;
         let x = x_of(p.role);
         let (px, dir) = match p.role {
             Role::Client => (x - PILL_GAP - w, -1.0),
@@ -742,13 +753,12 @@ fn pills(
     folds: &[(f64, std::ops::Range<usize>)],
     blocks: &[Block],
 ) -> Vec<Pill> {
-    let first_shown = blocks
-        .iter()
-        .find_map(|b| match b {
-            Block::Shown(r) => Some(r.start),
-            Block::Folded(_) => None,
-        })
-        .unwrap_or(0);
+    let shown = blocks.iter().filter_map(|b| match b {
+        Block::Shown(r) => Some(r.clone()),
+        Block::Folded(_) => None,
+    });
+    let first_shown = shown.clone().map(|r| r.start).min().unwrap_or(0);
+    let last_shown = shown.map(|r| r.end).max().unwrap_or(0);
     let mut out = Vec::new();
     for role in [Role::Client, Role::Server] {
         let mut top: Option<Pill> = None;
@@ -756,7 +766,11 @@ fn pills(
         for t in &conn.endpoints.get(role).timeline {
             let at = match (t.frame, t.cause) {
                 (None, Cause::Initial(_)) => At::Top,
-                (None, Cause::TimeWaitExpired) => At::Timer,
+                (None, Cause::TimeWaitExpired)
+                    if rest.iter().any(|p: &Pill| p.state == State::TimeWait) =>
+                {
+                    At::Timer
+                }
                 (None, _) => continue,
                 (Some(f), cause) => {
                     let ghost = arrows.iter().position(|a| {
@@ -774,6 +788,8 @@ fn pills(
                     match ys[i] {
                         Some((s, e)) => At::Y(if arrows[i].from == role { s } else { e }),
                         None if i < first_shown => At::Top,
+                        // After the last drawn arrow: the diagram stops before it.
+                        None if i >= last_shown => continue,
                         None => match folds.iter().find(|(_, r)| r.contains(&i)) {
                             Some((y, _)) => At::Y(y + FOLD_H + 8.0),
                             None => continue,
