@@ -249,8 +249,11 @@ fn state_diagram_counting_arcs_over_a_scan() {
 use tcpstate::output::svg::{Shape, Stroke};
 use tcpstate::tcp::state::State;
 
-/// The segment arrows in drawing order: (from, to, stroke).
-fn segment_lines(scene: &Scene) -> Vec<((f64, f64), (f64, f64), Stroke)> {
+/// A segment arrow: (from, to, stroke).
+type Line = ((f64, f64), (f64, f64), Stroke);
+
+/// The segment arrows in drawing order.
+fn segment_lines(scene: &Scene) -> Vec<Line> {
     scene
         .items
         .iter()
