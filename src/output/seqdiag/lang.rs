@@ -183,8 +183,11 @@ pub fn human_bytes(b: u64) -> String {
 
 /// `250 µs`, `12.3 ms`, `3.4 s`
 pub fn human_secs(s: f64) -> String {
-    if s < 1e-3 {
-        format!("{:.0} µs", s * 1e6)
+    let micros = (s * 1e6).round();
+    if micros < 1.0 {
+        "< 1 µs".to_string()
+    } else if micros < 1000.0 {
+        format!("{micros:.0} µs")
     } else if s < 1.0 {
         format!("{:.1} ms", s * 1e3)
     } else if s.fract() == 0.0 {
@@ -208,5 +211,7 @@ mod tests {
             "… 1,234 segments, 1.2 MB in 3.4 s …"
         );
         assert_eq!(human_secs(0.000_25), "250 µs");
+        assert_eq!(human_secs(0.000_000_4), "< 1 µs");
+        assert_eq!(human_secs(60.0), "60 s");
     }
 }

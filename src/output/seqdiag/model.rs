@@ -186,29 +186,7 @@ pub fn arrows(
             }
         })
         .collect();
-    // Causality: a segment arrived before its receiver sent the ACK that covers it, whatever
-    // the estimate says (delays vary; the ACK is proof).
-    for (k, s) in segs.iter().enumerate() {
-        let Some(end) = seq_end(s) else { continue };
-        let covering = segs[k + 1..]
-            .iter()
-            .position(|r| r.from == s.from.peer() && r.flags.ack() && r.ack >= end)
-            .map(|p| k + 1 + p);
-        if let Some(c) = covering {
-            let latest = out[c].send - 1e-7;
-            if out[k].arrive > latest {
-                out[k].arrive = latest.max(out[k].send + 1e-7);
-            }
-        }
-    }
-    // Arrivals in one direction stay in sending order.
-    for role in [Role::Client, Role::Server] {
-        let mut next_arrival = f64::MAX;
-        for a in out.iter_mut().rev().filter(|a| a.from == role) {
-            a.arrive = a.arrive.min(next_arrival).max(a.send + 1e-7);
-            next_arrival = a.arrive;
-        }
-    }
+    causality(segs, &mut out);
     let ghosts = ghosts(conn, segs, &out, d, opts);
     for g in ghosts.into_iter().rev() {
         let at = out
@@ -218,6 +196,53 @@ pub fn arrows(
         out.insert(at, g);
     }
     (out, delays)
+}
+
+/// A nanosecond: the smallest step between two instants that must be ordered.
+const TICK: f64 = 1e-9;
+
+/// Makes the estimated times respect what the capture proves, whatever the estimate says
+/// (delays vary, and timestamps can be equal): each endpoint sends in capture order, and a
+/// segment arrives before its receiver sends the first ACK that covers it. Arrivals are
+/// moved earlier, and if that is not enough (the ACK would leave before the segment did),
+/// the ACK's departure later.
+fn causality(segs: &[SegmentRecord], out: &mut [Arrow]) {
+    // Per sender: segments awaiting the peer's covering ACK, in order.
+    let mut unacked: [std::collections::VecDeque<(usize, SeqNum)>; 2] = Default::default();
+    let mut last_send = [f64::MIN; 2];
+    for (j, s) in segs.iter().enumerate() {
+        let me = s.from.index();
+        out[j].send = out[j].send.max(last_send[me] + TICK);
+        if s.flags.ack() {
+            let queue = &mut unacked[s.from.peer().index()];
+            while let Some(&(k, end)) = queue.front() {
+                if s.ack < end {
+                    break;
+                }
+                queue.pop_front();
+                let latest = out[j].send - TICK;
+                if out[k].arrive > latest {
+                    out[k].arrive = latest.max(out[k].send + TICK);
+                }
+                if out[k].arrive >= out[j].send {
+                    out[j].send = out[k].arrive + TICK;
+                }
+            }
+        }
+        out[j].arrive = out[j].arrive.max(out[j].send + TICK);
+        last_send[me] = out[j].send;
+        if let Some(end) = seq_end(s) {
+            unacked[me].push_back((j, end));
+        }
+    }
+    // Arrivals in one direction stay in sending order.
+    for role in [Role::Client, Role::Server] {
+        let mut next_arrival = f64::MAX;
+        for a in out.iter_mut().rev().filter(|a| a.from == role) {
+            a.arrive = a.arrive.min(next_arrival).max(a.send + TICK);
+            next_arrival = a.arrive;
+        }
+    }
 }
 
 /// Segments the timeline says were sent or received without the capture showing them: an
