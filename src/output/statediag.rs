@@ -25,6 +25,7 @@ const STATE_SIZE: f64 = 13.0;
 const CLIENT: &str = "#0969da";
 const CLIENT_LIGHT: &str = "#80ccff";
 const SERVER: &str = "#bc4c00";
+const BOTH: &str = "#8250df";
 const GREY: &str = "#6e7781";
 const FAINT: &str = "#afb8c1";
 
@@ -360,7 +361,13 @@ impl Layout {
                     let (cx, cy) = (p.x + dx, p.y + dy);
                     let q = Quad::rect(cx - w / 2.0 - 2.0, cy - h / 2.0 - 1.0, w + 4.0, h + 2.0);
                     let inside = q.inside(4.0, 4.0, WIDTH - 4.0, f64::MAX);
-                    let free = self.occ.is_free(&q) && (relaxed || obstacles.is_free(&q));
+                    // Away from other labels by a margin, so no label reads as part of its
+                    // neighbour; the margin goes when nothing else fits.
+                    let free = if relaxed {
+                        self.occ.is_free(&q)
+                    } else {
+                        self.occ.is_free(&q.grow(6.0)) && obstacles.is_free(&q)
+                    };
                     if inside && free {
                         best = Some((cx, cy, q));
                         break 'search;
@@ -529,6 +536,34 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
         );
     }
 
+    // Not an arc of the machine, which starts servers in LISTEN: the application's passive
+    // open, before anything reaches the wire. Drawn dashed so the figure reads like the RFC's.
+    let open = Geometry {
+        from: l.anchor(Node::State(State::Closed), (Side::S, 0.0)),
+        c1: l.anchor(Node::State(State::Closed), (Side::S, 0.0)),
+        c2: l.anchor(Node::State(State::Listen), (Side::N, 0.0)),
+        to: l.anchor(Node::State(State::Listen), (Side::N, 0.0)),
+    };
+    curve(
+        &mut l.scene,
+        "open",
+        &open,
+        Stroke::dashed(GREY, 1.3, "5 4"),
+    );
+    l.scene.push(
+        "open",
+        Shape::Polygon {
+            points: arrowhead(open.from, open.to, 10.0, 4.5),
+            fill: GREY,
+        },
+    );
+    open.quads().into_iter().for_each(|q| lines.take(q));
+    let passive = match lang {
+        Lang::En => "passive OPEN (listen)",
+        Lang::Zh => "被动打开（listen）",
+    };
+    l.place(&[passive.to_string()], &open, &lines, GREY, "open");
+
     // Step numbers (or counts) first, then the event labels around them.
     for Drawn {
         geometry: g,
@@ -624,7 +659,7 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
             _ => (false, false),
         };
         let stroke = match visited {
-            (true, true) => Stroke::solid("#8250df", 2.2),
+            (true, true) => Stroke::solid(BOTH, 2.2),
             (true, false) => Stroke::solid(CLIENT, 2.2),
             (false, true) => Stroke::solid(SERVER, 2.2),
             (false, false) => Stroke::solid("#57606a", 1.3),
@@ -661,7 +696,18 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
         .map(|a| a.from.name(names))
         .collect();
     let mut y = 892.0;
-    let mut legend: Vec<(String, Option<&'static str>)> = match lang {
+    let mut legend: Vec<(String, Option<&'static str>)> = Vec::new();
+    let unlisted = off_the_diagram(overlay, &all, names);
+    if !unlisted.is_empty() {
+        legend.push((
+            match lang {
+                Lang::En => format!("Also taken, not an arc of the machine: {unlisted}."),
+                Lang::Zh => format!("另经过（不在状态机中）：{unlisted}。"),
+            },
+            Some("#cf222e"),
+        ));
+    }
+    legend.extend(match lang {
         Lang::En => vec![
             (
                 "Aborts (snd RST or rcv RST → CLOSED), drawn only when taken, leave from"
@@ -677,7 +723,7 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
             ),
             (format!("{}。", aborts.join("、")), None),
         ],
-    };
+    });
     match overlay {
         Overlay::None => {}
         Overlay::Paths { .. } => {
@@ -694,6 +740,13 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
                     Lang::Zh => "服务器路径，按顺序编号".to_string(),
                 },
                 Some(SERVER),
+            ));
+            legend.push((
+                match lang {
+                    Lang::En => "state both endpoints passed through".to_string(),
+                    Lang::Zh => "两端都经历过的状态".to_string(),
+                },
+                Some(BOTH),
             ));
         }
         Overlay::Counts { .. } => legend.push((
@@ -731,6 +784,27 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
     l.scene.width = WIDTH;
     l.scene.height = y + 4.0;
     l.scene
+}
+
+/// Steps the overlay counts that no arc of the machine draws (`A → B ×n`), so that nothing
+/// taken goes unmentioned.
+fn off_the_diagram(overlay: &Overlay, all: &[Arc], names: Names) -> String {
+    let mut counts: BTreeMap<(State, State), u64> = BTreeMap::new();
+    match overlay {
+        Overlay::None => {}
+        Overlay::Paths { client, server, .. } => {
+            for step in client.iter().chain(server) {
+                *counts.entry(*step).or_insert(0) += 1;
+            }
+        }
+        Overlay::Counts { counts: c, .. } => counts.clone_from(c),
+    }
+    let parts: Vec<String> = counts
+        .into_iter()
+        .filter(|((from, to), _)| !all.iter().any(|a| a.from == *from && a.to == *to))
+        .map(|((from, to), n)| format!("{} → {} ×{n}", from.name(names), to.name(names)))
+        .collect();
+    parts.join(", ")
 }
 
 /// Whether a path starting in `start` and taking `steps` passes through box `node`.

@@ -487,28 +487,41 @@ pub fn layout(conn: &Connection, opts: &SeqOptions) -> Result<Scene, DiagramErro
             );
         }
     }
+    // Segments that change states (SYN, FIN, RST, ghosts) get their places first.
+    let mut order: Vec<usize> = (0..arrows.len()).filter(|&i| ys[i].is_some()).collect();
+    order.sort_by_key(|&i| {
+        let a = &arrows[i];
+        let control = a.is_ghost() || a.flags.syn() || a.flags.fin() || a.flags.rst();
+        (!control, i)
+    });
     let mut labels = Vec::new();
     let mut omitted = Vec::new();
-    for (i, (a, y)) in arrows.iter().zip(&ys).enumerate() {
-        let Some((ys_, ya)) = *y else { continue };
+    for i in order {
+        let (a, Some((ys_, ya))) = (&arrows[i], ys[i]) else {
+            continue;
+        };
         let (from, to) = (pt(x_of(a.from), ys_), pt(x_of(a.from.peer()), ya));
         let (_, color) = arrow_style(a.kind);
-        let mut strict = occ.clone();
-        lines
-            .iter()
-            .filter(|(j, _)| *j != i)
-            .for_each(|(_, q)| strict.take(*q));
-        let placed = place_label(&a.label, from, to, color, a.kind, cx, sx, &strict)
-            .or_else(|| place_label(&a.label, from, to, color, a.kind, cx, sx, &occ));
+        let off_lines = |q: &Quad| lines.iter().all(|(j, l)| *j == i || !l.overlaps(q));
+        let placed = place_label(&a.label, from, to, color, a.kind, (cx, sx), |q| {
+            occ.is_free(q) && off_lines(q)
+        })
+        .or_else(|| {
+            place_label(&a.label, from, to, color, a.kind, (cx, sx), |q| {
+                occ.is_free(q)
+            })
+        });
         match placed {
             Some(t) => {
                 occ.take(t.quad());
-                labels.push(t);
+                labels.push((i, t));
             }
             None => omitted.push(a.frame.0),
         }
     }
-    for t in labels {
+    labels.sort_by_key(|(i, _)| *i);
+    omitted.sort_unstable();
+    for (_, t) in labels {
         scene.push("label", Shape::Text(t));
     }
 
@@ -892,17 +905,16 @@ fn draw_pill(
 }
 
 /// The label along its arrow, reading left to right, above the line if there is room,
-/// tried at several points along the arrow; `None` if it fits nowhere.
-#[allow(clippy::too_many_arguments)]
+/// tried at several points along the arrow, between the lifelines at `cx` and `sx`, where
+/// `free` says the box is free; `None` if it fits nowhere.
 fn place_label(
     text: &str,
     from: Pt,
     to: Pt,
     color: &'static str,
     kind: ArrowKind,
-    cx: f64,
-    sx: f64,
-    occ: &Occupied,
+    (cx, sx): (f64, f64),
+    free: impl Fn(&Quad) -> bool,
 ) -> Option<Text> {
     let (l, r) = if from.x <= to.x {
         (from, to)
@@ -928,7 +940,7 @@ fn place_label(
             label.fill = color;
             label.italic = kind == ArrowKind::Ghost;
             let q = label.quad();
-            if q.min_x() > cx + 4.0 && q.max_x() < sx - 4.0 && occ.is_free(&q.grow(1.0)) {
+            if q.min_x() > cx + 4.0 && q.max_x() < sx - 4.0 && free(&q.grow(1.0)) {
                 return Some(label);
             }
         }
