@@ -3,15 +3,15 @@
 //! Widths come from a table of DejaVu Sans advance widths (the font bundled under
 //! `assets/fonts/`, first in [`FONT_STACK`]; a test checks every entry against the font file),
 //! so layout never depends on the fonts installed where it runs. DejaVu Sans is among the
-//! widest common sans-serif faces, so a viewer falling back to Verdana, Arial or Helvetica
-//! draws text no wider than we measured. CJK ideographs and full-width punctuation are one em
+//! widest common sans-serif faces; measured widths add a few percent so that a viewer falling
+//! back to Verdana, Arial or Helvetica still draws text no wider than we measured. CJK ideographs and full-width punctuation are one em
 //! wide in every CJK font, which is how we measure them; other characters not in the table
 //! are measured as one em (an overestimate: safe for overlap checks).
 
 /// The `font-family` of every diagram: fonts that need no network, DejaVu first because the
 /// layout is measured with its metrics; CJK faces for `--lang zh` labels.
-pub const FONT_STACK: &str = "'DejaVu Sans', 'Bitstream Vera Sans', Verdana, \
-'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif";
+pub const FONT_STACK: &str = "'DejaVu Sans', 'Bitstream Vera Sans', Verdana, Arial, \
+Helvetica, 'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif";
 
 /// DejaVu Sans's units per em.
 const UNITS_PER_EM: f64 = 2048.0;
@@ -60,8 +60,17 @@ fn advance(c: char) -> f64 {
     f64::from(units) / UNITS_PER_EM
 }
 
-/// The width of `text` set at `size` pixels.
+/// Room for the fallback faces: Verdana and Arial set some capitals (`S`, `C`, `Y`) up to 7%
+/// wider than DejaVu Sans, and state names are all capitals.
+const FALLBACK_SLACK: f64 = 1.07;
+
+/// The width `text` set at `size` pixels may take, in DejaVu Sans or a fallback face.
 pub fn text_width(text: &str, size: f64) -> f64 {
+    dejavu_width(text, size) * FALLBACK_SLACK
+}
+
+/// The width of `text` set at `size` pixels in DejaVu Sans.
+fn dejavu_width(text: &str, size: f64) -> f64 {
     text.chars().map(advance).sum::<f64>() * size
 }
 
@@ -90,9 +99,10 @@ mod tests {
     #[test]
     fn widths_add_up_per_character() {
         // "SYN" = 1300 + 1251 + 1532 units.
-        assert!((text_width("SYN", 2048.0) - 4083.0).abs() < 1e-9);
+        assert!((dejavu_width("SYN", 2048.0) - 4083.0).abs() < 1e-9);
         // Ideographs are one em.
-        assert!((text_width("已建立连接", 10.0) - 50.0).abs() < 1e-9);
-        assert!((text_width("…", 12.0) - 12.0).abs() < 1e-9);
+        assert!((dejavu_width("已建立连接", 10.0) - 50.0).abs() < 1e-9);
+        assert!((dejavu_width("…", 12.0) - 12.0).abs() < 1e-9);
+        assert!((text_width("…", 12.0) - 12.84).abs() < 1e-9);
     }
 }
