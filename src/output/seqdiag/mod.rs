@@ -6,7 +6,10 @@
 
 pub mod lang;
 pub mod layout;
+mod levels;
+mod margin;
 pub mod model;
+mod states;
 
 pub use lang::Lang;
 
