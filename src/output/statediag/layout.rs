@@ -1,23 +1,17 @@
-//! The RFC 9293 state diagram (§3.3.2, Figure 5), laid out like the RFC's figure, with the
-//! paths connections took.
-//!
-//! The arcs are not drawn from a hand-written list: they are every `(state, event)` for
-//! which [`next`] changes the state, so the figure can never disagree with the machine. Only
-//! their routes are hand-chosen (the RFC's figure is hand-drawn, and hand-placed coordinates
-//! are what make it readable); a test checks that every arc has a route.
-//!
-//! Aborts (a RST sent or accepted, from any synchronized state to CLOSED) would draw nine
-//! crossing lines; like the RFC, the plain figure states them in a note and draws an abort
-//! arc only when a connection took it.
+//! Draws the state diagram: arcs (highlighted by the overlay), step numbers or counts, event
+//! labels placed where nothing else is, the boxes on top, and the legend.
 
 use std::collections::BTreeMap;
 
-use super::font;
-use super::seqdiag::Lang;
-use super::svg::{arrowhead, pt, Anchor, Occupied, Pt, Quad, Scene, Shape, Stroke, Text, INK};
-use crate::tcp::machine::{next, Event, Open};
+use super::routes::{position, route_of, target, Geometry, Side};
+use super::{arcs, Arc, Node, Overlay};
+use crate::output::font;
+use crate::output::seqdiag::{lang::thousands, Lang};
+use crate::output::svg::{
+    arrowhead, pt, Anchor, Occupied, Pt, Quad, Scene, Shape, Stroke, Text, INK,
+};
 use crate::tcp::state::{Names, State};
-use crate::timeline::{Cause, Connection, Role};
+use crate::timeline::Role;
 
 const WIDTH: f64 = 1000.0;
 const LABEL_SIZE: f64 = 11.5;
@@ -28,238 +22,6 @@ const SERVER: &str = "#bc4c00";
 const BOTH: &str = "#8250df";
 const GREY: &str = "#6e7781";
 const FAINT: &str = "#afb8c1";
-
-/// The two CLOSED boxes of the RFC figure: where connections start, and where they end.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Node {
-    State(State),
-    ClosedEnd,
-}
-
-/// An arc of the diagram: a state change of [`next`], with the events that cause it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Arc {
-    pub from: State,
-    pub to: State,
-    pub events: Vec<Event>,
-    /// A RST sent or accepted: drawn only when taken.
-    pub abort: bool,
-}
-
-/// Every arc of the machine, in a stable order: `State::ALL × Event::ALL` through [`next`],
-/// with both opens for the one arc that depends on it (RST in SYN_RCVD).
-pub fn arcs() -> Vec<Arc> {
-    let mut map: BTreeMap<(State, State, bool), Vec<Event>> = BTreeMap::new();
-    for from in State::ALL {
-        for ev in Event::ALL {
-            for open in [Open::Active, Open::Passive] {
-                if let Some(to) = next(from, ev, open).filter(|to| *to != from) {
-                    let abort = matches!(ev, Event::SndRst | Event::RcvRst) && to == State::Closed;
-                    let evs = map.entry((from, to, abort)).or_default();
-                    if !evs.contains(&ev) {
-                        evs.push(ev);
-                    }
-                }
-            }
-        }
-    }
-    map.into_iter()
-        .map(|((from, to, abort), events)| Arc {
-            from,
-            to,
-            events,
-            abort,
-        })
-        .collect()
-}
-
-/// What to highlight.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Overlay {
-    /// The plain teaching diagram.
-    None,
-    /// One connection: each endpoint's steps, numbered.
-    Paths {
-        id: u64,
-        /// Where each endpoint's timeline starts: [client, server].
-        starts: [State; 2],
-        client: Vec<(State, State)>,
-        server: Vec<(State, State)>,
-    },
-    /// Many connections: how often each arc was taken (both endpoints counted).
-    Counts {
-        connections: usize,
-        counts: BTreeMap<(State, State), u64>,
-    },
-}
-
-impl Overlay {
-    pub fn path(conn: &Connection) -> Overlay {
-        let start = |role| {
-            conn.endpoints
-                .get(role)
-                .timeline
-                .first()
-                .map_or(State::Closed, |t| t.state)
-        };
-        Overlay::Paths {
-            id: conn.id,
-            starts: [start(Role::Client), start(Role::Server)],
-            client: steps(conn, Role::Client),
-            server: steps(conn, Role::Server),
-        }
-    }
-
-    pub fn counts(conns: &[Connection]) -> Overlay {
-        let mut counts = BTreeMap::new();
-        for c in conns {
-            for role in [Role::Client, Role::Server] {
-                for step in steps(c, role) {
-                    *counts.entry(step).or_insert(0) += 1;
-                }
-            }
-        }
-        Overlay::Counts {
-            connections: conns.len(),
-            counts,
-        }
-    }
-}
-
-/// An endpoint's state changes in order (its timeline's consecutive pairs).
-fn steps(conn: &Connection, role: Role) -> Vec<(State, State)> {
-    conn.endpoints
-        .get(role)
-        .timeline
-        .windows(2)
-        .filter(|w| !matches!(w[1].cause, Cause::Initial(_)))
-        .map(|w| (w[0].state, w[1].state))
-        .collect()
-}
-
-/// Where each box sits (its centre), as in RFC 9293 Figure 5.
-fn position(node: Node) -> Pt {
-    match node {
-        Node::State(s) => match s {
-            State::Closed => pt(500.0, 92.0),
-            State::Listen => pt(500.0, 212.0),
-            State::SynRcvd => pt(150.0, 332.0),
-            State::SynSent => pt(850.0, 332.0),
-            State::Established => pt(500.0, 452.0),
-            State::FinWait1 => pt(150.0, 572.0),
-            State::CloseWait => pt(850.0, 572.0),
-            State::FinWait2 => pt(150.0, 712.0),
-            State::Closing => pt(500.0, 712.0),
-            State::LastAck => pt(850.0, 712.0),
-            State::TimeWait => pt(500.0, 832.0),
-        },
-        Node::ClosedEnd => pt(850.0, 832.0),
-    }
-}
-
-#[derive(Copy, Clone)]
-enum Side {
-    N,
-    S,
-    E,
-    W,
-}
-
-/// A hand-chosen route: leave `from` at a side (offset along it), bend through control
-/// points given relative to each end, arrive at a side of `to`.
-struct Route {
-    from: (Side, f64),
-    c1: (f64, f64),
-    c2: (f64, f64),
-    to: (Side, f64),
-}
-
-const fn route(from: (Side, f64), c1: (f64, f64), c2: (f64, f64), to: (Side, f64)) -> Route {
-    Route { from, c1, c2, to }
-}
-
-/// The box an arc ends in: CLOSED at the top for failed opens, at the bottom for the rest.
-fn target(arc: &Arc) -> Node {
-    match (arc.from, arc.to) {
-        (State::SynSent | State::SynRcvd, State::Closed) => Node::State(State::Closed),
-        (_, State::Closed) => Node::ClosedEnd,
-        (_, to) => Node::State(to),
-    }
-}
-
-/// The route of every arc `next` can take; `None` for an arc nobody has drawn yet (the
-/// test `every_arc_has_a_route` fails then).
-fn route_of(from: State, to: State, abort: bool) -> Option<Route> {
-    use Side::*;
-    use State::*;
-    Some(match (from, to, abort) {
-        (Closed, SynSent, false) => route((E, 0.0), (200.0, 0.0), (0.0, -120.0), (N, 20.0)),
-        (SynSent, Closed, true) => route((N, -30.0), (0.0, -90.0), (120.0, 20.0), (E, 10.0)),
-        (Listen, SynRcvd, false) => route((W, 8.0), (-170.0, 0.0), (40.0, -60.0), (N, 30.0)),
-        (SynRcvd, Listen, false) => route((N, -20.0), (0.0, -110.0), (-130.0, -6.0), (W, -8.0)),
-        (SynRcvd, Closed, true) => route((N, -45.0), (0.0, -200.0), (-200.0, 0.0), (W, 0.0)),
-        (SynSent, SynRcvd, false) => route((W, 0.0), (-150.0, 0.0), (150.0, 0.0), (E, 0.0)),
-        (SynSent, Established, false) => route((S, 0.0), (0.0, 90.0), (150.0, 0.0), (E, 0.0)),
-        (SynRcvd, Established, false) => route((S, 30.0), (0.0, 90.0), (-150.0, 0.0), (W, 0.0)),
-        (SynRcvd, FinWait1, false) => route((S, -30.0), (0.0, 60.0), (0.0, -60.0), (N, -30.0)),
-        (SynRcvd, CloseWait, false) => route((S, 50.0), (60.0, 170.0), (-300.0, -40.0), (W, 10.0)),
-        (Established, FinWait1, false) => route((S, -30.0), (-30.0, 90.0), (150.0, 0.0), (E, 0.0)),
-        (Established, CloseWait, false) => route((S, 30.0), (30.0, 90.0), (-150.0, 0.0), (W, -6.0)),
-        (CloseWait, LastAck, false) => route((S, 0.0), (0.0, 40.0), (0.0, -40.0), (N, 0.0)),
-        (FinWait1, FinWait2, false) => route((S, -30.0), (0.0, 40.0), (0.0, -40.0), (N, -30.0)),
-        (FinWait1, Closing, false) => route((E, 8.0), (160.0, 20.0), (0.0, -80.0), (N, 0.0)),
-        (FinWait1, TimeWait, false) => route((S, 30.0), (40.0, 120.0), (-120.0, -40.0), (W, -8.0)),
-        (FinWait2, TimeWait, false) => route((S, 0.0), (0.0, 90.0), (-160.0, 0.0), (W, 8.0)),
-        (Closing, TimeWait, false) => route((S, 0.0), (0.0, 30.0), (0.0, -30.0), (N, 0.0)),
-        (LastAck, Closed, false) => route((S, 0.0), (0.0, 30.0), (0.0, -30.0), (N, 0.0)),
-        (TimeWait, Closed, false) => route((E, 0.0), (60.0, 0.0), (-60.0, 0.0), (W, 0.0)),
-        (Established, Closed, true) => {
-            route((E, 8.0), (120.0, 100.0), (-120.0, -150.0), (W, -10.0))
-        }
-        (FinWait1, Closed, true) => route((W, 8.0), (-110.0, 60.0), (-300.0, 170.0), (S, -40.0)),
-        (FinWait2, Closed, true) => route((S, -30.0), (0.0, 110.0), (-200.0, 90.0), (S, -20.0)),
-        (CloseWait, Closed, true) => route((E, 0.0), (90.0, 0.0), (90.0, 0.0), (E, 0.0)),
-        (Closing, Closed, true) => route((E, 8.0), (110.0, 10.0), (-90.0, -60.0), (W, -10.0)),
-        (LastAck, Closed, true) => route((E, 0.0), (60.0, 20.0), (60.0, -20.0), (E, -8.0)),
-        (TimeWait, Closed, true) => route((S, 20.0), (0.0, 50.0), (-150.0, 60.0), (S, 0.0)),
-        _ => return None,
-    })
-}
-
-struct Geometry {
-    from: Pt,
-    c1: Pt,
-    c2: Pt,
-    to: Pt,
-}
-
-impl Geometry {
-    fn at(&self, t: f64) -> Pt {
-        let u = 1.0 - t;
-        let (a, b, c, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
-        pt(
-            a * self.from.x + b * self.c1.x + c * self.c2.x + d * self.to.x,
-            a * self.from.y + b * self.c1.y + c * self.c2.y + d * self.to.y,
-        )
-    }
-
-    /// The curve as thin boxes, for keeping labels off it.
-    fn quads(&self) -> Vec<Quad> {
-        (0..16)
-            .map(|i| {
-                let (a, b) = (self.at(i as f64 / 16.0), self.at((i + 1) as f64 / 16.0));
-                let l = ((b.x - a.x).powi(2) + (b.y - a.y).powi(2)).sqrt().max(1e-9);
-                let (nx, ny) = (-(b.y - a.y) / l * 1.5, (b.x - a.x) / l * 1.5);
-                Quad([
-                    pt(a.x + nx, a.y + ny),
-                    pt(b.x + nx, b.y + ny),
-                    pt(b.x - nx, b.y - ny),
-                    pt(a.x - nx, a.y - ny),
-                ])
-            })
-            .collect()
-    }
-}
 
 /// An arc as drawn: its curve, and how often the overlay says it was taken (by whom, at
 /// which step).
@@ -587,7 +349,7 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
             .collect();
         if let Overlay::Counts { .. } = overlay {
             if *count > 0 {
-                badges.push((super::seqdiag::lang::thousands(*count), "#1a7f37"));
+                badges.push((thousands(*count), "#1a7f37"));
             }
         }
         for (k, (text, color)) in badges.into_iter().enumerate() {
@@ -832,43 +594,4 @@ fn curve(scene: &mut Scene, class: &'static str, g: &Geometry, stroke: Stroke) {
             stroke,
         },
     );
-}
-
-/// The SVG document.
-pub fn render(overlay: &Overlay, names: Names, lang: Lang) -> String {
-    layout(overlay, names, lang).to_svg()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_arc_has_a_route() {
-        for a in arcs() {
-            assert!(
-                route_of(a.from, a.to, a.abort).is_some(),
-                "no route for {} → {} ({:?})",
-                a.from,
-                a.to,
-                a.events
-            );
-        }
-    }
-
-    #[test]
-    fn arcs_are_the_machines() {
-        let all = arcs();
-        let find = |from, to| {
-            all.iter()
-                .find(|a| a.from == from && a.to == to && !a.abort)
-        };
-        let listen = find(State::Listen, State::SynRcvd).map(|a| a.events.clone());
-        assert_eq!(listen, Some(vec![Event::SndSynAck]));
-        // The passive open's RST in SYN_RCVD goes back to LISTEN.
-        assert!(find(State::SynRcvd, State::Listen).is_some());
-        assert!(find(State::Closed, State::Listen).is_none());
-        let aborts = all.iter().filter(|a| a.abort).count();
-        assert_eq!(aborts, 9);
-    }
 }
