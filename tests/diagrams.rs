@@ -632,3 +632,13 @@ fn every_public_connection_draws_cleanly() {
     }
     assert!(drawn > 100, "only {drawn} diagrams");
 }
+
+#[test]
+fn arc_counts_count_connections_not_endpoints() {
+    // In a simultaneous close both endpoints go ESTABLISHED → FIN_WAIT_1: one connection.
+    let (_, conns) = run(&public_traces().join("zeek/http/post.pcap"));
+    let Overlay::Counts { counts, .. } = Overlay::counts(&conns) else {
+        unreachable!()
+    };
+    assert_eq!(counts[&(State::Established, State::FinWait1)], 1);
+}

@@ -159,10 +159,10 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
         }
         (Overlay::Paths { id, .. }, Lang::Zh) => format!("TCP 连接 {id}：两端经历的状态"),
         (Overlay::Counts { connections, .. }, Lang::En) => {
-            format!("{connections} TCP connections: how often each arc was taken")
+            format!("{connections} TCP connections: how many took each arc")
         }
         (Overlay::Counts { connections, .. }, Lang::Zh) => {
-            format!("{connections} 个 TCP 连接：每条转换被经过的次数")
+            format!("{connections} 个 TCP 连接：经过每条转换的连接数")
         }
     };
     let mut l = Layout {
@@ -513,8 +513,8 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
         }
         Overlay::Counts { .. } => legend.push((
             match lang {
-                Lang::En => "endpoints (client or server) that took the arc".to_string(),
-                Lang::Zh => "经过该转换的端点数（客户端或服务器）".to_string(),
+                Lang::En => "connections that took the arc (client or server)".to_string(),
+                Lang::Zh => "经过该转换的连接数（客户端或服务器）".to_string(),
             },
             Some("#1a7f37"),
         )),

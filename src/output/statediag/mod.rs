@@ -79,7 +79,7 @@ pub enum Overlay {
         client: Vec<(State, State)>,
         server: Vec<(State, State)>,
     },
-    /// Many connections: how often each arc was taken (both endpoints counted).
+    /// Many connections: how many took each arc (by either endpoint).
     Counts {
         connections: usize,
         counts: BTreeMap<(State, State), u64>,
@@ -103,13 +103,17 @@ impl Overlay {
         }
     }
 
+    /// Counts connections, not steps: an arc taken by both endpoints of a connection (a
+    /// simultaneous close), or twice by one, counts once for it.
     pub fn counts(conns: &[Connection]) -> Overlay {
         let mut counts = BTreeMap::new();
         for c in conns {
+            let mut taken = std::collections::BTreeSet::new();
             for role in [Role::Client, Role::Server] {
-                for step in steps(c, role) {
-                    *counts.entry(step).or_insert(0) += 1;
-                }
+                taken.extend(steps(c, role));
+            }
+            for step in taken {
+                *counts.entry(step).or_insert(0) += 1;
             }
         }
         Overlay::Counts {
