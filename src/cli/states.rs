@@ -21,7 +21,7 @@ pub struct StatesArgs {
     /// Wireshark's tcp.stream); may be left out when the capture holds only one.
     #[arg(long = "conn", value_name = "ID", conflicts_with = "all")]
     pub conn: Option<u64>,
-    /// Count, on each arc, how many endpoints of all connections took it.
+    /// Count, on each arc, how many connections took it.
     #[arg(long)]
     pub all: bool,
     /// Where to write the SVG; `-` or nothing writes to standard output.

@@ -2,7 +2,7 @@
 //! spelling (what `ss` prints and textbooks quote); Chinese adds the usual textbook term.
 
 use crate::tcp::state::{Names, State};
-use crate::timeline::Role;
+use crate::timeline::{Ending, Role};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -34,6 +34,29 @@ impl Lang {
         match self {
             Lang::En => format!("TCP connection {id}"),
             Lang::Zh => format!("TCP 连接 {id}"),
+        }
+    }
+
+    /// How the connection ended, for the title.
+    pub fn ending(self, ending: &Ending, names: Names) -> String {
+        match self {
+            Lang::En => match ending {
+                Ending::Reset { by, state } => format!("reset by {by} in {}", state.name(names)),
+                other => other.to_string(),
+            },
+            Lang::Zh => match ending {
+                Ending::ClosedByClientFirst => "客户端先关闭".to_string(),
+                Ending::ClosedByServerFirst => "服务器先关闭".to_string(),
+                Ending::SimultaneousClose => "双方同时关闭".to_string(),
+                Ending::Reset { by, state } => {
+                    format!("{}在 {} 状态复位", self.role(*by), state.name(names))
+                }
+                Ending::Refused => "连接被拒绝".to_string(),
+                Ending::UnansweredSyn => "SYN 无应答".to_string(),
+                Ending::HalfClosed { by } => format!("{}半关闭", self.role(*by)),
+                Ending::StillOpen => "抓包结束时仍未关闭".to_string(),
+                Ending::HandshakeIncomplete => "握手未完成".to_string(),
+            },
         }
     }
 

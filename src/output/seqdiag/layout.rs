@@ -113,7 +113,7 @@ pub fn layout(conn: &Connection, opts: &SeqOptions) -> Result<Scene, DiagramErro
         occ: Occupied::default(),
         width: cols.right + MARGIN,
     };
-    headers(&mut c, conn, &cols, lang);
+    headers(&mut c, conn, &cols, opts);
     for (top, r) in &plan.folds {
         fold(&mut c, &cols, &arrows[r.clone()], *top, lang);
     }
@@ -189,16 +189,14 @@ fn columns(
 }
 
 /// The title, and each lifeline's head: role and address.
-fn headers(c: &mut Canvas, conn: &Connection, cols: &Columns, lang: Lang) {
-    let mut title = Text::new(
+fn headers(c: &mut Canvas, conn: &Connection, cols: &Columns, opts: &SeqOptions) {
+    let lang = opts.lang;
+    let title = format!(
+        "{} · {}",
         lang.connection(conn.id),
-        pt(MARGIN, 26.0),
-        15.0,
-        Anchor::Start,
+        lang.ending(&conn.ending, opts.names)
     );
-    if lang == Lang::En {
-        title.content = format!("{} · {}", title.content, conn.ending);
-    }
+    let title = Text::new(title, pt(MARGIN, 26.0), 15.0, Anchor::Start);
     c.occ.take(title.quad());
     c.width = c.width.max(title.quad().max_x() + MARGIN);
     c.scene.push("title", Shape::Text(title));

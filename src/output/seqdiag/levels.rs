@@ -162,3 +162,78 @@ fn pixels_per_second(arrows: &[Arrow], blocks: &[Block]) -> f64 {
         1.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpFlags;
+    use crate::frame::FrameNo;
+    use crate::output::seqdiag::model::ArrowKind;
+    use Role::{Client, Server};
+
+    const SYN: u8 = TcpFlags::SYN;
+    const ACK: u8 = TcpFlags::ACK;
+    const FIN: u8 = TcpFlags::FIN;
+
+    fn arrow(frame: u64, from: Role, send: f64, arrive: f64, flags: u8) -> Arrow {
+        Arrow {
+            frame: FrameNo(frame),
+            from,
+            send,
+            arrive,
+            seen: send,
+            kind: ArrowKind::Normal,
+            flags: TcpFlags(flags),
+            len: 0,
+            label: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_handshake_zigzags_one_level_per_segment() {
+        let a = [
+            arrow(1, Client, 0.0, 0.05, SYN),
+            arrow(2, Server, 0.05, 0.1, SYN | ACK),
+            arrow(3, Client, 0.1, 0.15, ACK),
+        ];
+        // The SYN's arrival changes nothing observable; the SYN,ACK's departure does.
+        let changes = [(true, false), (true, true), (false, true)];
+        assert_eq!(uniform_levels(&a, &changes), [(0, 1), (1, 2), (2, 3)]);
+    }
+
+    #[test]
+    fn simultaneous_syns_cross() {
+        let a = [
+            arrow(1, Client, 0.0, 0.05, SYN),
+            arrow(2, Server, 0.001, 0.051, SYN),
+        ];
+        assert_eq!(
+            uniform_levels(&a, &[(true, true), (true, true)]),
+            [(0, 1), (0, 1)]
+        );
+    }
+
+    #[test]
+    fn a_fin_answering_a_fin_leaves_one_level_later() {
+        // CLOSE_WAIT on arrival, LAST_ACK on sending: two labels need two places.
+        let a = [
+            arrow(1, Client, 0.0, 0.05, FIN | ACK),
+            arrow(2, Server, 0.06, 0.11, FIN | ACK),
+        ];
+        assert_eq!(
+            uniform_levels(&a, &[(true, true), (true, true)]),
+            [(0, 1), (2, 3)]
+        );
+    }
+
+    #[test]
+    fn segments_in_flight_together_slant_over_several_levels() {
+        let a = [
+            arrow(1, Client, 0.0, 0.05, ACK),
+            arrow(2, Client, 0.001, 0.051, ACK),
+            arrow(3, Client, 0.002, 0.052, ACK),
+        ];
+        let none = [(false, false); 3];
+        assert_eq!(uniform_levels(&a, &none), [(0, 2), (1, 3), (2, 4)]);
+    }
+}
