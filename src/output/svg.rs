@@ -7,6 +7,7 @@
 //! for readable golden diffs, none of which plotters' backend offers, and its text measuring
 //! depends on system fonts.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::font::{self, FONT_STACK};
@@ -451,16 +452,58 @@ impl Quad {
 }
 
 /// Boxes already taken, for placing labels greedily where nothing else is.
+///
+/// Boxes are bucketed by height, so a check looks only at its neighbours: a diagram of
+/// thousands of segments places its labels in linear time. A box may carry a tag (the arrow
+/// it belongs to) so that a label can ignore its own arrow.
 #[derive(Clone, Debug, Default)]
-pub struct Occupied(pub Vec<Quad>);
+pub struct Occupied {
+    buckets: BTreeMap<i64, Vec<(Quad, Option<usize>)>>,
+    /// Boxes too tall to bucket, checked every time.
+    tall: Vec<(Quad, Option<usize>)>,
+}
+
+/// Bucket height in pixels, and the most buckets one box is entered in.
+const BUCKET: f64 = 64.0;
+const MAX_SPAN: i64 = 64;
 
 impl Occupied {
+    fn span(q: &Quad) -> (i64, i64) {
+        (
+            (q.min_y() / BUCKET).floor() as i64,
+            (q.max_y() / BUCKET).floor() as i64,
+        )
+    }
+
     pub fn is_free(&self, q: &Quad) -> bool {
-        self.0.iter().all(|o| !o.overlaps(q))
+        self.is_free_except(q, None)
+    }
+
+    /// Free of every box but those tagged `except`.
+    pub fn is_free_except(&self, q: &Quad, except: Option<usize>) -> bool {
+        let clear =
+            |(o, tag): &(Quad, Option<usize>)| (tag.is_some() && *tag == except) || !o.overlaps(q);
+        let (lo, hi) = Self::span(q);
+        self.tall.iter().all(clear)
+            && self
+                .buckets
+                .range(lo..=hi)
+                .all(|(_, boxes)| boxes.iter().all(clear))
     }
 
     pub fn take(&mut self, q: Quad) {
-        self.0.push(q);
+        self.take_tagged(q, None);
+    }
+
+    pub fn take_tagged(&mut self, q: Quad, tag: Option<usize>) {
+        let (lo, hi) = Self::span(&q);
+        if hi - lo > MAX_SPAN {
+            self.tall.push((q, tag));
+            return;
+        }
+        for b in lo..=hi {
+            self.buckets.entry(b).or_default().push((q, tag));
+        }
     }
 }
 
@@ -502,6 +545,17 @@ mod tests {
             pt(10.0, 13.0),
         ]);
         assert!(!a.overlaps(&d));
+    }
+
+    #[test]
+    fn occupied_boxes_are_found_across_buckets_and_tags_are_ignored_on_request() {
+        let mut occ = Occupied::default();
+        occ.take(Quad::rect(0.0, 60.0, 10.0, 10.0));
+        occ.take_tagged(Quad::rect(100.0, 0.0, 2.0, 10_000.0), Some(7));
+        assert!(!occ.is_free(&Quad::rect(5.0, 50.0, 10.0, 12.0)));
+        assert!(occ.is_free(&Quad::rect(20.0, 50.0, 10.0, 12.0)));
+        assert!(!occ.is_free(&Quad::rect(95.0, 5000.0, 10.0, 10.0)));
+        assert!(occ.is_free_except(&Quad::rect(95.0, 5000.0, 10.0, 10.0), Some(7)));
     }
 
     #[test]

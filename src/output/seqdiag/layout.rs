@@ -334,7 +334,7 @@ fn segments(
 ) -> Vec<u64> {
     let ends =
         |a: &Arrow, (s, e): (f64, f64)| (pt(cols.x(a.from), s), pt(cols.x(a.from.peer()), e));
-    let mut lines: Vec<(usize, Quad)> = Vec::new();
+    let mut lines = Occupied::default();
     for (i, (a, y)) in arrows.iter().zip(ys).enumerate() {
         let Some((s, e)) = *y else { continue };
         let (from, to) = ends(a, (s, e));
@@ -355,7 +355,7 @@ fn segments(
                 fill: color,
             },
         );
-        lines.push((i, line_quad(from, to)));
+        lines.take_tagged(line_quad(from, to), Some(i));
         if !a.is_ghost() && scale == Scale::Uniform {
             c.scene.push(
                 "capture-point",
@@ -383,10 +383,9 @@ fn segments(
         let (from, to) = ends(a, y);
         let (_, color) = arrow_style(a.kind);
         let lanes = (cols.cx, cols.sx);
-        let off_lines = |q: &Quad| lines.iter().all(|(j, l)| *j == i || !l.overlaps(q));
         let occ = &c.occ;
         let placed = place_label(&a.label, from, to, color, a.kind, lanes, |q| {
-            occ.is_free(q) && off_lines(q)
+            occ.is_free(q) && lines.is_free_except(q, Some(i))
         })
         .or_else(|| place_label(&a.label, from, to, color, a.kind, lanes, |q| occ.is_free(q)));
         match placed {
