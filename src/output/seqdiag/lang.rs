@@ -109,18 +109,18 @@ impl Lang {
                 "Arrows slant by estimated one-way delays (client ↔ capture point {}, capture point ↔ server {}), {}.",
                 human_secs(dc),
                 human_secs(ds),
-                if hs { "from the handshake round trips" } else { "from the first exchange" }
+                if hs { "from the handshake round trips" } else { "from the opening exchange" }
             ),
             (Lang::Zh, Some((dc, ds, hs))) => format!(
                 "箭头斜度为估计的单向时延（客户端 ↔ 抓包点 {}，抓包点 ↔ 服务器 {}），{}。",
                 human_secs(dc),
                 human_secs(ds),
-                if hs { "由握手往返时间估计" } else { "由首次交互估计" }
+                if hs { "由握手往返时间估计" } else { "由建立连接时的交互估计" }
             ),
             (Lang::En, None) => {
-                "One-way delays unknown (no exchange to estimate them from): arrows slant by a nominal amount.".to_string()
+                "One-way delays unknown (no handshake to estimate them from): arrows slant by a nominal amount.".to_string()
             }
-            (Lang::Zh, None) => "单向时延未知（无可用于估计的交互），箭头斜度仅为示意。".to_string(),
+            (Lang::Zh, None) => "单向时延未知（无握手可用于估计），箭头斜度仅为示意。".to_string(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Positions the sequence diagram: a pure function from the model to a [`Scene`].
 //!
-//! [`levels`](super::levels) places arrows vertically, [`states`](super::states) the state
-//! labels beside the lifelines, [`margin`](super::margin) the frame numbers or time axis; this
+//! `levels` places arrows vertically, `states` the state labels beside the lifelines,
+//! `margin` the frame numbers or time axis (sibling modules); this
 //! module measures the columns and draws the rest: headers, folded gaps, lifelines, the capture
 //! point, arrows with their labels, and the legend.
 

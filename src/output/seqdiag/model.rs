@@ -76,7 +76,8 @@ fn secs(ts: Timestamp, origin: Timestamp) -> f64 {
 }
 
 /// The delays from the handshake (the last SYN before the first SYN,ACK, that SYN,ACK, and
-/// the client's next segment), else from the first client → server → client exchange.
+/// the client's next segment), else from the first SYN → SYN → reply exchange; `None` when
+/// the capture shows no opening to measure.
 pub fn delays(segs: &[SegmentRecord]) -> Option<Delays> {
     let is = |s: &SegmentRecord, role: Role, syn: bool, ack: bool| {
         s.from == role && s.flags.syn() == syn && (s.flags.ack() == ack || !syn)
@@ -93,9 +94,18 @@ pub fn delays(segs: &[SegmentRecord]) -> Option<Delays> {
                 .position(|s| is(s, Role::Client, false, true))?;
         Some((i, j, k, true))
     })();
+    // Another opening (a simultaneous or split handshake: SYN answered by SYN): the answers
+    // are still immediate. Data exchanges are not used: an application may wait for minutes
+    // before it answers, which would read as minutes of delay.
     let exchange = || {
-        let i = segs.iter().position(|s| s.from == Role::Client)?;
-        let j = i + 1 + segs[i + 1..].iter().position(|s| s.from == Role::Server)?;
+        let i = segs
+            .iter()
+            .position(|s| s.from == Role::Client && s.flags.syn())?;
+        let j = i
+            + 1
+            + segs[i + 1..]
+                .iter()
+                .position(|s| s.from == Role::Server && s.flags.syn())?;
         let k = j + 1 + segs[j + 1..].iter().position(|s| s.from == Role::Client)?;
         Some((i, j, k, false))
     };
@@ -123,7 +133,7 @@ fn isns(segs: &[SegmentRecord]) -> [Option<SeqNum>; 2] {
 }
 
 /// `SYN seq=0`, `SYN,ACK seq=0 ack=1`, `PSH,ACK seq=1 ack=1 len=100`.
-fn label(s: &SegmentRecord, isn: &[Option<SeqNum>; 2], opts: &SeqOptions) -> String {
+fn label(s: &SegmentRecord, isn: &[Option<SeqNum>; 2], again: bool, opts: &SeqOptions) -> String {
     let rel = |v: SeqNum, base: Option<SeqNum>| match (opts.absolute, base) {
         (false, Some(b)) => v.0.wrapping_sub(b.0),
         _ => v.0,
@@ -135,11 +145,29 @@ fn label(s: &SegmentRecord, isn: &[Option<SeqNum>; 2], opts: &SeqOptions) -> Str
     if s.len > 0 {
         out += &format!(" len={}", s.len);
     }
-    if s.retransmission {
+    if again {
         out.push(' ');
         out += opts.lang.retransmission();
     }
     out
+}
+
+/// Which segments re-send sequence space their sender had already sent: the flow table's
+/// mark, or (for connections picked up mid-stream, which it does not mark) a segment that
+/// ends no further than what its sender sent before.
+fn resent(segs: &[SegmentRecord]) -> Vec<bool> {
+    let mut sent: [Option<SeqNum>; 2] = [None, None];
+    segs.iter()
+        .map(|s| {
+            let Some(end) = seq_end(s) else {
+                return s.retransmission;
+            };
+            let high = &mut sent[s.from.index()];
+            let again = high.is_some_and(|h| end <= h);
+            *high = Some(high.map_or(end, |h| h.max(end)));
+            s.retransmission || again
+        })
+        .collect()
 }
 
 /// Where a captured segment ends in sequence space (SYN and FIN count one).
@@ -162,13 +190,15 @@ pub fn arrows(
         from_handshake: false,
     });
     let isn = isns(segs);
+    let again = resent(segs);
     let mut out: Vec<Arrow> = segs
         .iter()
-        .map(|s| {
+        .zip(again)
+        .map(|(s, again)| {
             let seen = secs(s.ts, conn.start);
             let kind = if s.flags.rst() {
                 ArrowKind::Reset
-            } else if s.retransmission {
+            } else if again {
                 ArrowKind::Retransmission
             } else {
                 ArrowKind::Normal
@@ -182,7 +212,7 @@ pub fn arrows(
                 kind,
                 flags: s.flags,
                 len: s.len,
-                label: label(s, &isn, opts),
+                label: label(s, &isn, again, opts),
             }
         })
         .collect();
@@ -301,6 +331,9 @@ fn ghosts(
     out
 }
 
+/// How many segments the default phase draws of a connection with neither handshake nor close.
+const PREVIEW: usize = 10;
+
 /// Which arrows the phase shows, and which it folds.
 pub fn blocks(conn: &Connection, arrows: &[Arrow], phase: Phase) -> Vec<Block> {
     let n = arrows.len();
@@ -332,7 +365,14 @@ pub fn blocks(conn: &Connection, arrows: &[Arrow], phase: Phase) -> Vec<Block> {
         Phase::All => vec![Block::Shown(0..n)],
         Phase::Handshake => vec![Block::Shown(0..hs_end), Block::Folded(hs_end..n)],
         Phase::Close => vec![Block::Folded(0..close_start), Block::Shown(close_start..n)],
-        Phase::HandshakeAndClose if hs_end == 0 && close_start == n => vec![Block::Shown(0..n)],
+        // Neither handshake nor close (picked up mid-stream, still open): the first few
+        // segments show what was going on, the rest is folded.
+        Phase::HandshakeAndClose if hs_end == 0 && close_start == n => {
+            vec![
+                Block::Shown(0..n.min(PREVIEW)),
+                Block::Folded(n.min(PREVIEW)..n),
+            ]
+        }
         Phase::HandshakeAndClose => vec![
             Block::Shown(0..hs_end),
             Block::Folded(hs_end..close_start),
