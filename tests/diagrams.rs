@@ -642,3 +642,27 @@ fn arc_counts_count_connections_not_endpoints() {
     };
     assert_eq!(counts[&(State::Established, State::FinWait1)], 1);
 }
+
+#[test]
+fn a_connection_picked_up_mid_stream_has_no_delay_estimate_and_still_marks_resends() {
+    let (scene, _) = seq(
+        "zeek/tcp/retransmit-timeout.pcapng",
+        0,
+        &SeqOptions::default(),
+    );
+    let labels = texts_of(&scene, "label");
+    assert_eq!(labels[0], "ACK seq=0 ack=0 len=18");
+    assert_eq!(labels[2], "ACK seq=0 ack=0 len=18 (retransmission)");
+    assert!(texts_of(&scene, "legend")[0].starts_with("One-way delays unknown"));
+    assert_eq!(states_beside(&scene, true), ["ESTABLISHED"]);
+}
+
+#[test]
+fn a_connection_still_open_folds_what_follows_the_handshake() {
+    let (scene, _) = seq("zeek/wikipedia.pcap", 5, &SeqOptions::default());
+    assert_eq!(segment_lines(&scene).len(), 3);
+    assert_eq!(
+        texts_of(&scene, "fold"),
+        ["… 7 segments, 1.9 kB in 161.6 ms …"]
+    );
+}
