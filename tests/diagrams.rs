@@ -666,3 +666,30 @@ fn a_connection_still_open_folds_what_follows_the_handshake() {
         ["… 7 segments, 1.9 kB in 161.6 ms …"]
     );
 }
+
+#[test]
+fn a_long_run_of_plain_segments_in_the_close_is_folded_around_its_ends() {
+    let (_, mut conns) = run(&public_traces().join("zeek/http/get.pcap"));
+    let c = &mut conns[0];
+    let segs = c.segments.as_mut().unwrap();
+    // Twenty pure ACKs from the server between the client's FIN (frame 12) and its own.
+    let fin = segs.iter().position(|s| s.frame.0 == 12).unwrap();
+    let mut ack = segs[fin + 1];
+    ack.flags = tcpstate::decode::TcpFlags(tcpstate::decode::TcpFlags::ACK);
+    for k in 0..20 {
+        let mut s = ack;
+        s.frame = tcpstate::frame::FrameNo(100 + k);
+        s.ts = tcpstate::frame::Timestamp(segs[fin].ts.0 + 1_000 * (k as i64 + 1));
+        segs.insert(fin + 1 + k as usize, s);
+    }
+    let scene = seqdiag::layout::layout(c, &SeqOptions::default()).unwrap();
+    check_scene(&scene);
+    assert_eq!(
+        texts_of(&scene, "fold"),
+        [
+            "… 8 segments, 5.1 kB in 70.4 ms …",
+            "… 16 segments, 0 B in 15 µs …"
+        ]
+    );
+    assert_eq!(segment_lines(&scene).len(), 3 + 1 + 2 + 2 + 2);
+}

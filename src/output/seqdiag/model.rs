@@ -379,8 +379,53 @@ pub fn blocks(conn: &Connection, arrows: &[Arrow], phase: Phase) -> Vec<Block> {
             Block::Shown(close_start..n),
         ],
     };
+    if phase != Phase::All {
+        out = out
+            .into_iter()
+            .flat_map(|b| match b {
+                Block::Shown(r) => fold_plain_runs(conn, arrows, r),
+                folded => vec![folded],
+            })
+            .collect();
+    }
     out.retain(|b| match b {
         Block::Shown(r) | Block::Folded(r) => !r.is_empty(),
     });
+    out
+}
+
+/// Longest run of plain segments a phase draws in full.
+const PLAIN_RUN: usize = 6;
+
+/// Splits a drawn block so that a long run of plain segments (no SYN, FIN or RST, not resent,
+/// changing no state: a close with data still flowing) shows its first and last two around a
+/// fold. `--phase all` draws everything.
+fn fold_plain_runs(conn: &Connection, arrows: &[Arrow], r: std::ops::Range<usize>) -> Vec<Block> {
+    let changes: Vec<FrameNo> = [&conn.endpoints.client, &conn.endpoints.server]
+        .iter()
+        .flat_map(|e| e.timeline.iter().filter_map(|t| t.frame))
+        .collect();
+    let plain = |a: &Arrow| {
+        a.kind == ArrowKind::Normal
+            && !(a.flags.syn() || a.flags.fin() || a.flags.rst())
+            && !changes.contains(&a.frame)
+    };
+    let mut out = Vec::new();
+    let mut start = r.start;
+    let mut i = r.start;
+    while i < r.end {
+        if !plain(&arrows[i]) {
+            i += 1;
+            continue;
+        }
+        let run_end = (i..r.end).find(|&j| !plain(&arrows[j])).unwrap_or(r.end);
+        if run_end - i > PLAIN_RUN {
+            out.push(Block::Shown(start..i + 2));
+            out.push(Block::Folded(i + 2..run_end - 2));
+            start = run_end - 2;
+        }
+        i = run_end;
+    }
+    out.push(Block::Shown(start..r.end));
     out
 }
