@@ -38,6 +38,8 @@ struct Layout {
     sizes: BTreeMap<Node, (f64, f64)>,
     scene: Scene,
     occ: Occupied,
+    /// Labels and step numbers that fitted nowhere, said in the legend.
+    omitted: usize,
 }
 
 impl Layout {
@@ -107,8 +109,10 @@ impl Layout {
             .fold(0.0, f64::max);
         let h = lines.len() as f64 * 14.0;
         let mut best = None;
-        'search: for relaxed in [false, true] {
-            for t in [0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78] {
+        // Away from other labels by a margin (so no label reads as part of its neighbour)
+        // and off every arc; then without the margin; then crossing arcs if nothing else fits.
+        'search: for (margin, off_arcs) in [(6.0, true), (0.0, true), (0.0, false)] {
+            for t in [0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85] {
                 let p = g.at(t);
                 for (dx, dy) in [
                     (w / 2.0 + 8.0, 0.0),
@@ -119,17 +123,14 @@ impl Layout {
                     (-w / 2.0 - 8.0, -h / 2.0 - 4.0),
                     (w / 2.0 + 8.0, h / 2.0 + 4.0),
                     (-w / 2.0 - 8.0, h / 2.0 + 4.0),
+                    (w / 2.0 + 24.0, 0.0),
+                    (-w / 2.0 - 24.0, 0.0),
                 ] {
                     let (cx, cy) = (p.x + dx, p.y + dy);
                     let q = Quad::rect(cx - w / 2.0 - 2.0, cy - h / 2.0 - 1.0, w + 4.0, h + 2.0);
                     let inside = q.inside(4.0, 4.0, WIDTH - 4.0, f64::MAX);
-                    // Away from other labels by a margin, so no label reads as part of its
-                    // neighbour; the margin goes when nothing else fits.
-                    let free = if relaxed {
-                        self.occ.is_free(&q)
-                    } else {
-                        self.occ.is_free(&q.grow(6.0)) && obstacles.is_free(&q)
-                    };
+                    let free =
+                        self.occ.is_free(&q.grow(margin)) && (!off_arcs || obstacles.is_free(&q));
                     if inside && free {
                         best = Some((cx, cy, q));
                         break 'search;
@@ -137,7 +138,10 @@ impl Layout {
                 }
             }
         }
-        let Some((cx, cy, q)) = best else { return };
+        let Some((cx, cy, q)) = best else {
+            self.omitted += 1;
+            return;
+        };
         self.occ.take(q);
         for (k, line) in lines.iter().enumerate() {
             let base = cy - h / 2.0 + k as f64 * 14.0 + 10.5;
@@ -171,6 +175,7 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
         sizes: BTreeMap::new(),
         scene: Scene::new(title.clone()),
         occ: Occupied::default(),
+        omitted: 0,
     };
     let nodes: Vec<Node> = State::ALL
         .into_iter()
@@ -364,7 +369,10 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
                     break;
                 }
             }
-            let Some((p, q)) = spot else { continue };
+            let Some((p, q)) = spot else {
+                l.omitted += 1;
+                continue;
+            };
             l.occ.take(q);
             l.scene.push(
                 "step",
@@ -383,12 +391,15 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
             l.scene.push("step", Shape::Text(t));
         }
     }
+    // Short arcs have the fewest places for a label: they choose first.
+    let mut by_length: Vec<&Drawn> = drawn.iter().collect();
+    by_length.sort_by(|a, b| chord(&a.geometry).total_cmp(&chord(&b.geometry)));
     for Drawn {
         arc,
         geometry: g,
         count,
         ..
-    } in &drawn
+    } in by_length
     {
         let mut labels: Vec<String> = Vec::new();
         for ev in &arc.events {
@@ -459,6 +470,15 @@ pub fn layout(overlay: &Overlay, names: Names, lang: Lang) -> Scene {
         .collect();
     let mut y = 892.0;
     let mut legend: Vec<(String, Option<&'static str>)> = Vec::new();
+    if l.omitted > 0 {
+        legend.push((
+            match lang {
+                Lang::En => format!("{} labels left out: no room beside their arcs.", l.omitted),
+                Lang::Zh => format!("{} 个标签因空间不足而省略。", l.omitted),
+            },
+            None,
+        ));
+    }
     let unlisted = off_the_diagram(overlay, &all, names);
     if !unlisted.is_empty() {
         legend.push((
@@ -581,6 +601,11 @@ fn visits(steps: &[(State, State)], start: State, node: Node) -> bool {
         || steps
             .iter()
             .any(|&(from, to)| Node::State(from) == node || target(&arc(from, to)) == node)
+}
+
+/// The straight distance between an arc's ends.
+fn chord(g: &Geometry) -> f64 {
+    ((g.to.x - g.from.x).powi(2) + (g.to.y - g.from.y).powi(2)).sqrt()
 }
 
 fn curve(scene: &mut Scene, class: &'static str, g: &Geometry, stroke: Stroke) {
