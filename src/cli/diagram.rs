@@ -1,6 +1,7 @@
 //! `tcpstate diagram`: one connection's sequence diagram as SVG.
 
-use std::path::PathBuf;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
@@ -11,7 +12,7 @@ use tcpstate::output::seqdiag::{self, Phase, Scale, SeqOptions};
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
 
-use super::{write_output, LangArg, NameStyle};
+use super::NameStyle;
 
 #[derive(clap::Args, Debug)]
 pub struct DiagramArgs {
@@ -48,19 +49,24 @@ pub struct DiagramArgs {
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
 pub enum PhaseArg {
+    /// The opening only (SYNs, the handshake's ACK); the rest folded.
     Handshake,
+    /// From the first FIN or RST to the end; what comes before folded.
     Close,
+    /// Every segment.
     All,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
 pub enum ScaleArg {
+    /// One step per event: the order is exact, durations are not drawn.
     Uniform,
+    /// Distance proportional to time, with a time axis in the margin.
     Time,
 }
 
 pub fn run(args: DiagramArgs) -> Result<u8> {
-    let time_wait = super::time_wait(args.time_wait)?;
+    let time_wait = time_wait(args.time_wait)?;
     let segments = args
         .conn
         .map_or(SegmentLog::All, |id| SegmentLog::Only(vec![id]));
@@ -86,7 +92,7 @@ pub fn run(args: DiagramArgs) -> Result<u8> {
         names: args.names.into(),
         lang: args.lang.into(),
         absolute: args.absolute,
-        time_wait: Duration::from_secs_f64(args.time_wait),
+        time_wait,
     };
     let svg = seqdiag::render(conn, &seq)?;
     write_output(args.output.as_deref(), &svg)?;
@@ -108,5 +114,45 @@ pub(super) fn pick(conns: &[Connection], id: Option<u64>) -> Result<&Connection>
             "the capture has {} connections: choose one with --conn ID (see `tcpstate analyze`)",
             conns.len()
         ),
+    }
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LangArg {
+    /// English
+    En,
+    /// Chinese (中文): state labels with the textbook terms, legend
+    Zh,
+}
+
+impl From<LangArg> for tcpstate::output::seqdiag::Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::En => Self::En,
+            LangArg::Zh => Self::Zh,
+        }
+    }
+}
+
+/// `--time-wait` as a duration, refused if negative or not a number.
+pub(super) fn time_wait(secs: f64) -> Result<Duration> {
+    if !(secs.is_finite() && secs >= 0.0) {
+        anyhow::bail!("--time-wait must be a non-negative number of seconds");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Writes a drawing to `path`, or to standard output for `-` or no path.
+pub(super) fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => {
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))
+        }
+        _ => {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+            Ok(())
+        }
     }
 }

@@ -10,7 +10,8 @@ use tcpstate::output::statediag::{self, Overlay};
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
 
-use super::{write_output, LangArg, NameStyle};
+use super::diagram::{pick, time_wait, write_output, LangArg};
+use super::NameStyle;
 
 #[derive(clap::Args, Debug)]
 pub struct StatesArgs {
@@ -46,7 +47,7 @@ pub fn run(args: StatesArgs) -> Result<u8> {
         Overlay::None
     } else {
         let opts = Options {
-            time_wait: super::time_wait(args.time_wait)?,
+            time_wait: time_wait(args.time_wait)?,
             segments: SegmentLog::None,
         };
         let mut conns: Vec<Connection> = Vec::new();
@@ -55,7 +56,7 @@ pub fn run(args: StatesArgs) -> Result<u8> {
         if args.all {
             Overlay::counts(&conns)
         } else {
-            Overlay::path(super::diagram::pick(&conns, args.conn)?)
+            Overlay::path(pick(&conns, args.conn)?)
         }
     };
     let svg = statediag::render(&overlay, args.names.into(), args.lang.into());
