@@ -182,38 +182,6 @@ impl Scene {
         })
     }
 
-    /// Moves everything by (dx, dy): layouts work in their own coordinates and shift once
-    /// the margins are known.
-    pub fn translate(&mut self, dx: f64, dy: f64) {
-        let m = |p: &mut Pt| {
-            p.x += dx;
-            p.y += dy;
-        };
-        for item in &mut self.items {
-            match &mut item.shape {
-                Shape::Line { from, to, .. } => {
-                    m(from);
-                    m(to);
-                }
-                Shape::Curve {
-                    from, c1, c2, to, ..
-                } => {
-                    m(from);
-                    m(c1);
-                    m(c2);
-                    m(to);
-                }
-                Shape::Rect { x, y, .. } => {
-                    *x += dx;
-                    *y += dy;
-                }
-                Shape::Circle { c, .. } => m(c),
-                Shape::Polygon { points, .. } => points.iter_mut().for_each(m),
-                Shape::Text(t) => m(&mut t.at),
-            }
-        }
-    }
-
     /// The SVG document: self-contained, one element per line, numbers with at most one
     /// decimal, so equal scenes give byte-identical files.
     pub fn to_svg(&self) -> String {

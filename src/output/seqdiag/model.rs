@@ -20,7 +20,7 @@ use super::{Phase, SeqOptions};
 pub struct Delays {
     pub client: f64,
     pub server: f64,
-    /// Estimated from SYN, SYN,ACK, ACK (true) or from the first exchange of any segments.
+    /// Estimated from SYN, SYN,ACK, ACK (true), or from a SYN answered by a SYN.
     pub from_handshake: bool,
 }
 
@@ -82,6 +82,8 @@ pub fn delays(segs: &[SegmentRecord]) -> Option<Delays> {
     let is = |s: &SegmentRecord, role: Role, syn: bool, ack: bool| {
         s.from == role && s.flags.syn() == syn && (s.flags.ack() == ack || !syn)
     };
+    // After retransmitted SYNs the SYN,ACK may answer any of them (Karn's ambiguity); the
+    // last one gives the shortest round trip, an estimate never inflated by a lost SYN.
     let handshake = (|| {
         let j = segs.iter().position(|s| is(s, Role::Server, true, true))?;
         let i = segs[..j]
