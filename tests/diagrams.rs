@@ -700,3 +700,42 @@ fn a_long_run_of_plain_segments_in_the_close_is_folded_around_its_ends() {
     );
     assert_eq!(segment_lines(&scene).len(), 3 + 1 + 2 + 2 + 2);
 }
+
+#[test]
+fn sequence_close_with_the_time_wait_timer_expiring() {
+    let opts = SeqOptions {
+        phase: Phase::Close,
+        ..SeqOptions::default()
+    };
+    let (scene, svg) = seq("tcptrace/6syns.dmp.gz", 0, &opts);
+    check_scene(&scene);
+    check_golden("seq-6syns-close", &svg);
+    // TIME_WAIT ran its 60 s within the capture: the bracket ends at CLOSED.
+    assert_eq!(
+        states_beside(&scene, true),
+        [
+            "ESTABLISHED",
+            "FIN_WAIT_1",
+            "FIN_WAIT_2",
+            "TIME_WAIT",
+            "CLOSED"
+        ]
+    );
+    assert_eq!(texts_of(&scene, "time-wait"), ["2·MSL = 60 s"]);
+}
+
+#[test]
+fn sequence_refused_connection() {
+    let (scene, svg) = seq(
+        "rusticata-pcap-analyzer/nmap_tcp_22_ipv4.pcap",
+        1,
+        &SeqOptions::default(),
+    );
+    check_scene(&scene);
+    check_golden("seq-nmap-refused", &svg);
+    assert_eq!(
+        texts_of(&scene, "label"),
+        ["SYN seq=0", "RST,ACK seq=0 ack=1"]
+    );
+    assert_eq!(states_beside(&scene, false), ["CLOSED"]);
+}
