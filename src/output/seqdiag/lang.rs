@@ -166,7 +166,7 @@ fn zh_state(state: State) -> &'static str {
         State::Closed => "关闭",
         State::Listen => "监听",
         State::SynSent => "同步已发送",
-        State::SynRcvd => "同步已接收",
+        State::SynRcvd => "同步收到",
         State::Established => "已建立连接",
         State::FinWait1 => "终止等待 1",
         State::FinWait2 => "终止等待 2",
