@@ -133,7 +133,7 @@ impl Live {
         }
         if let Some(log) = self.segments.as_mut() {
             let ep = &self.endpoints[s];
-            let retransmission = ep.timeline().len() > 1 && is_retransmission(seg, ep);
+            let retransmission = ep.is_retransmission(seg);
             log.push(SegmentRecord {
                 frame: at.frame,
                 ts: at.ts,
@@ -245,10 +245,6 @@ impl Live {
     }
 }
 
-/// Whether the segment re-sends sequence space its sender already used (for diagrams).
-fn is_retransmission(seg: &Segment, sender: &Endpoint) -> bool {
-    sender.sent_before(seg)
-}
 
 /// Where finished connections go: the outputs, in the order they finish.
 pub trait Sink {

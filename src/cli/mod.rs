@@ -2,7 +2,9 @@
 
 mod analyze;
 mod check;
+mod diagram;
 mod progress;
+mod states;
 mod summary;
 mod timeline;
 
@@ -28,6 +30,10 @@ pub enum Command {
     Summary(summary::SummaryArgs),
     /// Draw the endpoints' states over time (SVG or PNG).
     Timeline(timeline::TimelineArgs),
+    /// Draw one connection's sequence diagram (handshake and close) as SVG.
+    Diagram(diagram::DiagramArgs),
+    /// Draw the RFC 9293 state diagram as SVG, with the paths connections took.
+    States(states::StatesArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -54,5 +60,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => check::run(args),
         Command::Summary(args) => summary::run(args),
         Command::Timeline(args) => timeline::run(args),
+        Command::Diagram(args) => diagram::run(args),
+        Command::States(args) => states::run(args),
     }
 }

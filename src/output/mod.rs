@@ -2,7 +2,11 @@
 //! analysis `Report`.
 
 pub mod chart;
+pub mod font;
 pub mod json;
+pub mod seqdiag;
+pub mod statediag;
 pub mod summary_text;
+pub mod svg;
 pub mod text;
 pub mod time;

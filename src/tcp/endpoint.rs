@@ -436,8 +436,15 @@ impl Endpoint {
 
     /// Whether the segment acknowledges our SYN and nothing we have not sent: an ACK in
     /// (ISS, SND.MAX] — more than ISS+1 only when the SYN carried data (TCP Fast Open).
-    /// Whether `seg`, about to be sent, re-sends sequence space this endpoint already sent.
-    pub fn sent_before(&self, seg: &Segment) -> bool {
+    /// Whether `seg`, about to be sent, re-sends what this endpoint already sent: the same SYN
+    /// or SYN,ACK again, or sequence space below SND.MAX. (A SYN,ACK that follows our own SYN in
+    /// a simultaneous open carries the same ISN but is no retransmission.)
+    pub fn is_retransmission(&self, seg: &Segment) -> bool {
+        let f = seg.flags;
+        if f.syn() {
+            let sent = if f.ack() { self.sent_syn_ack } else { self.sent_syn };
+            return sent && self.iss == Some(seg.seq);
+        }
         seg.seq_len() > 0 && self.snd_max.is_some_and(|m| seg.seq < m)
     }
 
