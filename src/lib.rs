@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use capture::{Capture, Frame, Warning};
+use decode::Segment;
 use error::{CaptureError, SkipReason};
 use flow::{FlowTable, SegmentLog, Sink};
 use frame::{Duration, Timestamp};
@@ -41,11 +42,14 @@ pub struct Options {
     /// Capture bytes read so far (record headers included), for a progress display that
     /// runs on another thread. `None`: nobody is watching.
     pub progress: Option<Arc<AtomicU64>>,
+    /// Threads to use: 1 runs everything on the calling thread; 2 or more read and decode on
+    /// a second thread (see [`pipelined`]). The output is the same either way.
+    pub threads: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { time_wait: Duration::from_secs_f64(60.0), segments: SegmentLog::None, progress: None }
+        Options { time_wait: Duration::from_secs_f64(60.0), segments: SegmentLog::None, progress: None, threads: 1 }
     }
 }
 
@@ -67,6 +71,8 @@ pub struct Report {
     pub last_ts: Option<Timestamp>,
     /// TCP segments that arrived for a connection already delivered (see `flow::QUIET`).
     pub late_segments: u64,
+    /// Warnings that go after the flow table's (kept in the order users have always seen).
+    pending_warnings: Vec<String>,
 }
 
 /// Reads every frame of `inputs` (merged by time) and hands each connection to `sink` when it
@@ -89,9 +95,68 @@ pub fn analyze_reader(
     Ok(analyze_capture(cap, vec![name.to_path_buf()], opts, sink))
 }
 
-fn analyze_capture(mut cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut impl Sink) -> Report {
-    let mut report = Report { files, ..Report::default() };
+fn analyze_capture(cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut impl Sink) -> Report {
     let mut table = FlowTable::new(opts.time_wait, opts.segments.clone());
+    let mut report = if opts.threads > 1 {
+        pipelined(cap, files, opts, &mut table, sink)
+    } else {
+        decode_all(cap, files, opts, |seg, at| table.on_segment(seg, at, sink))
+    };
+    report.late_segments = table.late_segments;
+    if table.late_segments > 0 {
+        report.warnings.push(format!(
+            "{} segment(s) arrived more than {} s after their connection had finished; they are counted as TCP but not analysed",
+            table.late_segments,
+            flow::QUIET.as_secs_f64()
+        ));
+    }
+    report.warnings.append(&mut report.pending_warnings);
+    table.finish(report.last_ts.unwrap_or_default(), sink);
+    report
+}
+
+/// Segments travel between the pipeline's threads in batches, so the channel's cost is paid
+/// once per thousand segments rather than once per segment.
+const BATCH: usize = 1024;
+/// Batches in flight: enough to ride out jitter, few enough to keep memory flat.
+const BATCHES_IN_FLIGHT: usize = 16;
+
+/// Two stages on two threads: reading and decoding frames on one, the flow table and the
+/// outputs on the other. The flow table still sees every segment in capture order, so the
+/// result is the single-threaded one by construction.
+fn pipelined(cap: Capture, files: Vec<PathBuf>, opts: &Options, table: &mut FlowTable, sink: &mut impl Sink) -> Report {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Segment, At)>>(BATCHES_IN_FLIGHT);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<(Segment, At)>>();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let report = decode_all(cap, files, opts, |seg, at| {
+                batch.push((*seg, at));
+                if batch.len() == BATCH {
+                    let next = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    // A closed channel means the consumer is gone; the report still returns.
+                    let _ = tx.send(std::mem::replace(&mut batch, next));
+                }
+            });
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            report
+        });
+        for mut batch in rx {
+            for (seg, at) in batch.drain(..) {
+                table.on_segment(&seg, at, sink);
+            }
+            let _ = recycle_tx.send(batch);
+        }
+        reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Reads and decodes every frame, counting what is skipped, and hands each TCP segment to
+/// `emit` in capture order. Warnings about the flow are appended by the caller.
+fn decode_all(mut cap: Capture, files: Vec<PathBuf>, opts: &Options, mut emit: impl FnMut(&Segment, At)) -> Report {
+    let mut report = Report { files, ..Report::default() };
     let mut frame = Frame::default();
     let mut unsupported: BTreeMap<i32, ()> = BTreeMap::new();
     let mut impossible: (u64, Option<String>) = (0, None);
@@ -118,7 +183,7 @@ fn analyze_capture(mut cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: 
                         )
                     });
                 }
-                table.on_segment(&seg, At { ts: frame.ts, frame: frame.no }, sink);
+                emit(&seg, At { ts: frame.ts, frame: frame.no });
             }
             Err(reason) => {
                 if reason == SkipReason::UnsupportedLinkType && unsupported.insert(frame.linktype, ()).is_none() {
@@ -133,17 +198,8 @@ fn analyze_capture(mut cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: 
         }
     }
     report.warnings.extend(cap.warnings.iter().map(Warning::to_string));
-    report.late_segments = table.late_segments;
-    if table.late_segments > 0 {
-        report.warnings.push(format!(
-            "{} segment(s) arrived more than {} s after their connection had finished; they are counted as TCP but not analysed",
-            table.late_segments,
-            flow::QUIET.as_secs_f64()
-        ));
-    }
     if let (n, Some(first)) = impossible {
-        report.warnings.push(format!("{first} (a scan or a crafted packet; {n} such frames in the capture)"));
+        report.pending_warnings.push(format!("{first} (a scan or a crafted packet; {n} such frames in the capture)"));
     }
-    table.finish(report.last_ts.unwrap_or_default(), sink);
     report
 }

@@ -128,3 +128,18 @@ fn the_same_packets_as_pcap_and_pcapng_give_the_same_connections() {
     assert_eq!(a.as_array().map(Vec::len), Some(24));
     assert_eq!(a, b);
 }
+
+#[test]
+fn two_threads_give_exactly_the_single_threaded_output() {
+    let mut captures = vec![repo("fixtures/many_interleaved.pcap"), repo("fixtures/port_reuse.pcap")];
+    captures.push(crate::support::public_traces().join("tcptrace/fast_reuse.dmp.gz"));
+    captures.push(crate::support::public_traces().join("zeek/ssh/ssh.client-side-half-duplex.pcap"));
+    for cap in captures {
+        for mode in ["--json", "--jsonl"] {
+            let run = |threads: &str| tcpstate(&["analyze", mode, "--threads", threads, cap.to_str().unwrap()]).stdout;
+            let one = run("1");
+            assert!(one.len() > 100, "{}", cap.display());
+            assert_eq!(one, run("2"), "{} {mode}", cap.display());
+        }
+    }
+}

@@ -18,6 +18,10 @@ use super::NameStyle;
 
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
+    /// Threads: 1 does everything on one; 2 or more read and decode on a second one. The
+    /// output is identical. Default: all cores.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Capture files (pcap, pcapng, optionally gzip-compressed); `-` reads standard input.
     /// Several files are merged by timestamp into one capture.
     #[arg(required = true)]
@@ -48,6 +52,7 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
         time_wait: Duration::from_secs_f64(args.time_wait),
         segments: SegmentLog::None,
         progress: progress.counter(),
+        threads: super::threads(args.threads),
     };
     let names: Names = args.names.into();
     let stdout = io::stdout();

@@ -64,3 +64,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::States(args) => states::run(args),
     }
 }
+
+/// `--threads`: how many threads to use; all cores by default.
+pub(crate) fn threads(asked: Option<usize>) -> usize {
+    asked.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1)
+}

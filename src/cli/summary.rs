@@ -17,6 +17,10 @@ use super::progress::Progress;
 
 #[derive(clap::Args, Debug)]
 pub struct SummaryArgs {
+    /// Threads: 1 does everything on one; 2 or more read and decode on a second one. The
+    /// output is identical. Default: all cores.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Capture files (pcap, pcapng, optionally gzip-compressed); `-` reads standard input.
     #[arg(required = true)]
     pub captures: Vec<PathBuf>,
@@ -49,6 +53,7 @@ pub fn run(args: SummaryArgs) -> Result<u8> {
         time_wait: seconds("--time-wait", args.time_wait)?,
         segments: SegmentLog::None,
         progress: progress.counter(),
+        threads: super::threads(args.threads),
     };
     let sopts = SummaryOptions { long_fin_wait_2: seconds("--fin-wait-2", args.fin_wait_2)? };
     let mut conns: Vec<Connection> = Vec::new();

@@ -53,6 +53,7 @@ pub fn run(args: TimelineArgs) -> Result<u8> {
         time_wait: Duration::from_secs_f64(args.time_wait),
         segments: SegmentLog::None,
         progress: progress.counter(),
+        ..Options::default()
     };
     let mut conns: Vec<Connection> = Vec::new();
     let report = analyze(&args.captures, &opts, &mut conns)?;
