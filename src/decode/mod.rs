@@ -84,7 +84,11 @@ fn tcp_segment(src: IpAddr, dst: IpAddr, tcp_len: usize, tcp: &[u8]) -> Result<S
             let header_len = usize::from(h.data_offset()) * 4;
             let payload_len = tcp_len.checked_sub(header_len).ok_or(SkipReason::Malformed)?;
             let mut seg = base_segment(src, dst, &h, payload_len)?;
-            seg.options = options(&h);
+            // Options are negotiated on SYNs; walking them on every segment (timestamps ride
+            // on all of them) would cost more than the rest of the decoding.
+            if seg.flags.syn() {
+                seg.options = options(&h);
+            }
             Ok(seg)
         }
         Err(etherparse::err::tcp::HeaderSliceError::Content(_)) => Err(SkipReason::Malformed),

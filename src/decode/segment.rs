@@ -86,7 +86,8 @@ impl fmt::Debug for TcpFlags {
     }
 }
 
-/// The handshake options we report; the rest of the option space is skipped.
+/// The handshake options we report, decoded on SYN segments only (where they are
+/// negotiated); the rest of the option space is skipped.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub struct TcpOptions {
     pub mss: Option<u16>,
