@@ -412,10 +412,13 @@ impl FlowTable {
     /// in id order.
     pub fn finish(mut self, end: Timestamp, sink: &mut impl Sink) {
         self.fire_timers(end, sink);
-        let mut rest: Vec<Live> = self.live.into_values().collect();
-        rest.sort_by_key(|l| l.id);
-        for live in rest {
-            sink.connection(live.finish());
+        // Sort the small (id, key) pairs, not the connections themselves.
+        let mut order: Vec<(u64, Key)> = self.live.iter().map(|(k, l)| (l.id, *k)).collect();
+        order.sort_unstable_by_key(|(id, _)| *id);
+        for (_, key) in order {
+            if let Some(live) = self.live.remove(&key) {
+                sink.connection(live.finish());
+            }
         }
     }
 }

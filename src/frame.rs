@@ -53,13 +53,34 @@ impl fmt::Display for Timestamp {
     }
 }
 
-impl serde::Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let raw = serde_json::value::RawValue::from_string(self.to_string()).map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
+impl Timestamp {
+    /// Writes `S.NNNNNNNNN` into `buf` without allocating: every transition of every
+    /// connection goes through here when JSON is written.
+    fn decimal(self, buf: &mut [u8; 32]) -> &str {
+        let secs = self.0.div_euclid(Self::NANOS_PER_SEC);
+        let mut nanos = self.0.rem_euclid(Self::NANOS_PER_SEC);
+        let mut ibuf = itoa::Buffer::new();
+        let int = ibuf.format(secs).as_bytes();
+        let n = int.len();
+        buf[..n].copy_from_slice(int);
+        buf[n] = b'.';
+        for i in (n + 1..n + 10).rev() {
+            buf[i] = b'0' + (nanos % 10) as u8;
+            nanos /= 10;
+        }
+        std::str::from_utf8(&buf[..n + 10]).unwrap_or("0")
     }
 }
 
+/// A JSON number with all nine decimals: exact, where an f64 would round nanoseconds away.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 32];
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(self.decimal(&mut buf)).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
 impl<'de> serde::Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw: &serde_json::value::RawValue = serde::Deserialize::deserialize(d)?;

@@ -32,6 +32,7 @@ use error::{CaptureError, SkipReason};
 use flow::{FlowTable, SegmentLog, Sink};
 use frame::{Duration, Timestamp};
 use tcp::endpoint::At;
+use timeline::Connection;
 
 /// What an analysis is asked to do.
 #[derive(Clone, Debug)]
@@ -42,8 +43,8 @@ pub struct Options {
     /// Capture bytes read so far (record headers included), for a progress display that
     /// runs on another thread. `None`: nobody is watching.
     pub progress: Option<Arc<AtomicU64>>,
-    /// Threads to use: 1 runs everything on the calling thread; 2 or more read and decode on
-    /// a second thread (see [`pipelined`]). The output is the same either way.
+    /// Threads to use: 1 runs everything on the calling thread; more run reading, the flow
+    /// table and the output as a pipeline (see [`pipelined`]). The output is the same.
     pub threads: usize,
 }
 
@@ -77,7 +78,7 @@ pub struct Report {
 
 /// Reads every frame of `inputs` (merged by time) and hands each connection to `sink` when it
 /// is finished: superseded by a new incarnation, or at the end of the capture (in id order).
-pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut impl Sink) -> Result<Report, CaptureError> {
+pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut (impl Sink + Send)) -> Result<Report, CaptureError> {
     let cap = Capture::open(inputs)?;
     Ok(analyze_capture(cap, inputs.to_vec(), opts, sink))
 }
@@ -88,20 +89,24 @@ pub fn analyze_reader(
     name: &std::path::Path,
     reader: Box<dyn std::io::Read + Send>,
     opts: &Options,
-    sink: &mut impl Sink,
+    sink: &mut (impl Sink + Send),
 ) -> Result<Report, CaptureError> {
     let input = capture::Input::from_reader(name, reader)?;
     let cap = Capture::from_inputs(vec![input]);
     Ok(analyze_capture(cap, vec![name.to_path_buf()], opts, sink))
 }
 
-fn analyze_capture(cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut impl Sink) -> Report {
+fn analyze_capture(cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut (impl Sink + Send)) -> Report {
     let mut table = FlowTable::new(opts.time_wait, opts.segments.clone());
-    let mut report = if opts.threads > 1 {
-        pipelined(cap, files, opts, &mut table, sink)
-    } else {
-        decode_all(cap, files, opts, |seg, at| table.on_segment(seg, at, sink))
-    };
+    if opts.threads > 1 {
+        return pipelined(cap, files, opts, table, sink);
+    }
+    let report = decode_all(cap, files, opts, |seg, at| table.on_segment(seg, at, sink));
+    finish(report, table, sink)
+}
+
+/// The flow table's last word: its warnings, then the connections still open.
+fn finish(mut report: Report, table: FlowTable, sink: &mut impl Sink) -> Report {
     report.late_segments = table.late_segments;
     if table.late_segments > 0 {
         report.warnings.push(format!(
@@ -118,15 +123,24 @@ fn analyze_capture(cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut
 /// Segments travel between the pipeline's threads in batches, so the channel's cost is paid
 /// once per thousand segments rather than once per segment.
 const BATCH: usize = 1024;
-/// Batches in flight: enough to ride out jitter, few enough to keep memory flat.
-const BATCHES_IN_FLIGHT: usize = 16;
+/// Batches (and finished connections) in flight: enough to ride out jitter, few enough to
+/// keep memory flat.
+const IN_FLIGHT: usize = 16;
 
-/// Two stages on two threads: reading and decoding frames on one, the flow table and the
-/// outputs on the other. The flow table still sees every segment in capture order, so the
-/// result is the single-threaded one by construction.
-fn pipelined(cap: Capture, files: Vec<PathBuf>, opts: &Options, table: &mut FlowTable, sink: &mut impl Sink) -> Report {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Segment, At)>>(BATCHES_IN_FLIGHT);
+/// Three stages on three threads: reading and decoding frames; the flow table; and the sink
+/// (serializing and writing finished connections). The flow table still sees every segment in
+/// capture order and the sink every connection in the order the flow table finished them, so
+/// the output is the single-threaded one by construction.
+fn pipelined(
+    cap: Capture,
+    files: Vec<PathBuf>,
+    opts: &Options,
+    mut table: FlowTable,
+    sink: &mut (impl Sink + Send),
+) -> Report {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Segment, At)>>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<(Segment, At)>>();
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Connection>(IN_FLIGHT * 64);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
@@ -143,14 +157,34 @@ fn pipelined(cap: Capture, files: Vec<PathBuf>, opts: &Options, table: &mut Flow
             }
             report
         });
+        let writer = scope.spawn(move || {
+            for conn in done_rx {
+                sink.connection(conn);
+            }
+        });
+        let mut forward = Forward(done_tx);
         for mut batch in rx {
             for (seg, at) in batch.drain(..) {
-                table.on_segment(&seg, at, sink);
+                table.on_segment(&seg, at, &mut forward);
             }
             let _ = recycle_tx.send(batch);
         }
-        reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        let report = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let report = finish(report, table, &mut forward);
+        drop(forward);
+        writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        report
     })
+}
+
+/// Hands finished connections to the sink's thread.
+struct Forward(std::sync::mpsc::SyncSender<Connection>);
+
+impl Sink for Forward {
+    fn connection(&mut self, conn: Connection) {
+        // The sink's thread only stops early by panicking, which `join` re-raises.
+        let _ = self.0.send(conn);
+    }
 }
 
 /// Reads and decodes every frame, counting what is skipped, and hands each TCP segment to

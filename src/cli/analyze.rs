@@ -55,8 +55,8 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
         threads: super::threads(args.threads),
     };
     let names: Names = args.names.into();
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    // Unlocked: with --threads the connections are written from the output thread.
+    let mut out = io::BufWriter::new(io::stdout());
     if args.jsonl {
         let mut sink = LineSink { out: &mut out, error: None };
         let report = analyze(&args.captures, &opts, &mut sink)?;
