@@ -16,8 +16,8 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/formats")
 }
 
-/// A whole connection: handshake, 100 bytes each way, client closes first. `first` is the
-/// client's port, so several can share one capture.
+/// A whole connection between `client` and `server` ("addr:port"): handshake, 100 bytes
+/// each way, client closes first; 8 segments, timestamps left to the capture (1 ms apart).
 pub fn conversation(client: &str, server: &str) -> Vec<Seg> {
     let (c, s) = (addr(client), addr(server));
     vec![
