@@ -257,7 +257,8 @@ impl Sink for Vec<Connection> {
 }
 
 pub struct FlowTable {
-    live: HashMap<Key, Live>,
+    /// Boxed: the table's spare capacity then costs a pointer per slot, not a connection.
+    live: HashMap<Key, Box<Live>>,
     /// Connections already delivered, remembered so that a stray segment on their 4-tuple keeps
     /// Wireshark's numbering (it belongs to the old stream) instead of opening a new one.
     retired: HashMap<Key, Retired>,
@@ -339,7 +340,7 @@ impl FlowTable {
             let id = self.next_id;
             self.next_id += 1;
             let log = self.log.wants(id);
-            self.live.insert(key, Live::new(id, seg, at, self.time_wait, log));
+            self.live.insert(key, Box::new(Live::new(id, seg, at, self.time_wait, log)));
         }
         let Some(live) = self.live.get_mut(&key) else {
             return;

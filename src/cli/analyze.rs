@@ -56,7 +56,7 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
     };
     let names: Names = args.names.into();
     // Unlocked: with --threads the connections are written from the output thread.
-    let mut out = io::BufWriter::new(io::stdout());
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout());
     if args.jsonl {
         let mut sink = LineSink { out: &mut out, error: None };
         let report = analyze(&args.captures, &opts, &mut sink)?;
@@ -69,10 +69,10 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
             return Err(e.into());
         }
     } else if args.json {
-        let mut sink = DocumentSink::new().context("creating a temporary file for the JSON document")?;
+        let mut sink = DocumentSink::begin(&mut out, &args.captures)?;
         let report = analyze(&args.captures, &opts, &mut sink)?;
         progress.finish();
-        sink.write(&mut out, &report)?;
+        sink.end(&report)?;
     } else if let Some(id) = args.conn {
         let mut sink = OneSink { id, found: None, count: 0 };
         let report = analyze(&args.captures, &opts, &mut sink)?;

@@ -1,13 +1,12 @@
 //! The `tcpstate/1` JSON document (`--json`) and JSON Lines (`--jsonl`). The contract is the
 //! serde shape of `crate::timeline` plus the envelope below; see README "JSON format".
 //!
-//! Connections finish in any order but the document lists them by id. Rather than hold every
-//! finished connection in memory until the end, [`DocumentSink`] writes each to a temporary
-//! file as it finishes and keeps only (id, offset, length): memory stays proportional to the
-//! connections open at once, not to the capture.
+//! The document is written as the analysis goes: its head first, each connection the moment
+//! it finishes (one compact object per line), and the frame counters and warnings — known
+//! only at the end — last. Memory stays proportional to the connections open at once, and
+//! nothing is written twice.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 
 use serde::Serialize;
 
@@ -18,70 +17,59 @@ use crate::{FrameCounts, Report};
 pub const SCHEMA: &str = "tcpstate/1";
 
 #[derive(Serialize)]
-struct Envelope<'a> {
+struct Head<'a> {
     schema: &'static str,
-    file: String,
-    files: Vec<String>,
+    file: &'a str,
+    files: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Tail<'a> {
     frames: &'a FrameCounts,
     warnings: &'a [String],
 }
 
-/// Collects finished connections for the document, spilled to a temporary file.
-pub struct DocumentSink {
-    spill: BufWriter<File>,
-    written: u64,
-    index: Vec<(u64, u64, u64)>,
+/// Streams the document to `out`: [`DocumentSink::begin`], the connections through [`Sink`],
+/// then [`DocumentSink::end`].
+pub struct DocumentSink<W: Write> {
+    out: W,
+    connections: u64,
     error: Option<io::Error>,
 }
 
-impl DocumentSink {
-    pub fn new() -> io::Result<DocumentSink> {
-        Ok(DocumentSink { spill: BufWriter::new(tempfile::tempfile()?), written: 0, index: Vec::new(), error: None })
+impl<W: Write> DocumentSink<W> {
+    /// Writes the head: the schema and the input files.
+    pub fn begin(mut out: W, files: &[std::path::PathBuf]) -> io::Result<DocumentSink<W>> {
+        let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        let head = Head { schema: SCHEMA, file: files.first().map_or("", String::as_str), files: &files };
+        let text = serde_json::to_string_pretty(&head)?;
+        out.write_all(text.strip_suffix("\n}").unwrap_or(&text).as_bytes())?;
+        out.write_all(b",\n  \"connections\": [")?;
+        Ok(DocumentSink { out, connections: 0, error: None })
     }
 
     fn push(&mut self, conn: &Connection) -> io::Result<()> {
-        let bytes = serde_json::to_vec(conn)?;
-        self.spill.write_all(&bytes)?;
-        self.index.push((conn.id, self.written, bytes.len() as u64));
-        self.written += bytes.len() as u64;
+        self.out.write_all(if self.connections == 0 { b"\n    " } else { b",\n    " })?;
+        serde_json::to_writer(&mut self.out, conn)?;
+        self.connections += 1;
         Ok(())
     }
 
-    /// Writes the whole document: the envelope, then the connections in id order.
-    pub fn write(self, out: &mut impl Write, report: &Report) -> io::Result<()> {
-        let DocumentSink { spill, mut index, error, .. } = self;
-        if let Some(e) = error {
+    /// Closes the connections array and writes what only the end of the capture knows.
+    pub fn end(mut self, report: &Report) -> io::Result<W> {
+        if let Some(e) = self.error.take() {
             return Err(e);
         }
-        let mut spill = spill.into_inner().map_err(|e| e.into_error())?;
-        let files: Vec<String> = report.files.iter().map(|p| p.display().to_string()).collect();
-        let envelope = Envelope {
-            schema: SCHEMA,
-            file: files.first().cloned().unwrap_or_default(),
-            files,
-            frames: &report.frames,
-            warnings: &report.warnings,
-        };
-        // The envelope's closing brace is replaced by the connections array, one compact
-        // connection per line: greppable, diffable, and a third the size of pretty JSON.
-        let head = serde_json::to_string_pretty(&envelope)?;
-        let head = head.strip_suffix("\n}").unwrap_or(&head);
-        out.write_all(head.as_bytes())?;
-        out.write_all(b",\n  \"connections\": [")?;
-        index.sort_unstable();
-        let mut buf = Vec::new();
-        for (n, &(_, offset, len)) in index.iter().enumerate() {
-            spill.seek(SeekFrom::Start(offset))?;
-            buf.clear();
-            (&mut spill).take(len).read_to_end(&mut buf)?;
-            out.write_all(if n == 0 { b"\n    " } else { b",\n    " })?;
-            out.write_all(&buf)?;
-        }
-        out.write_all(if index.is_empty() { b"]\n}\n" } else { b"\n  ]\n}\n" })
+        self.out.write_all(if self.connections == 0 { b"],\n" } else { b"\n  ],\n" })?;
+        let tail = serde_json::to_string_pretty(&Tail { frames: &report.frames, warnings: &report.warnings })?;
+        // The tail's own braces are the document's closing one.
+        self.out.write_all(tail.strip_prefix("{\n").unwrap_or(&tail).as_bytes())?;
+        self.out.write_all(b"\n")?;
+        Ok(self.out)
     }
 }
 
-impl Sink for DocumentSink {
+impl<W: Write> Sink for DocumentSink<W> {
     fn connection(&mut self, conn: Connection) {
         if self.error.is_none() {
             if let Err(e) = self.push(&conn) {
