@@ -245,7 +245,6 @@ impl Live {
     }
 }
 
-
 /// Where finished connections go: the outputs, in the order they finish.
 pub trait Sink {
     fn connection(&mut self, conn: Connection);
