@@ -212,7 +212,7 @@ pub(super) fn table(page: &mut String, ctx: &Ctx) {
          <span id=\"shown\" class=\"muted\">{n} of {n} connections shown</span></div>\n\
          <table id=\"conns\">\n<thead><tr>\
          <th data-key=\"id\" data-type=\"num\" class=\"n\">id</th><th data-key=\"client\">client</th>\
-         <th data-key=\"server\">server</th><th data-key=\"start\" data-type=\"num\" class=\"n\">start</th>\
+         <th data-key=\"server\">server</th><th data-key=\"start\" data-type=\"num\" class=\"n\" title=\"seconds since the capture's first frame\">start (s)</th>\
          <th data-key=\"duration\" data-type=\"num\" class=\"n\">duration</th>\
          <th data-key=\"packets\" data-type=\"num\" class=\"n\">packets c→s / s→c</th>\
          <th data-key=\"bytes\" data-type=\"num\" class=\"n\">bytes c→s / s→c</th>\
@@ -227,7 +227,7 @@ pub(super) fn table(page: &mut String, ctx: &Ctx) {
         let [up, down] = c.traffic;
         let _ = writeln!(
             page,
-            "<tr data-id=\"{id}\"{class}><td class=\"n\">{link}</td><td>{client}</td><td>{server}</td>\
+            "<tr data-id=\"{id}\"{class}><td class=\"n\">{link}</td><td class=\"addr\">{client}</td><td class=\"addr\">{server}</td>\
              <td class=\"n\">{start}</td><td class=\"n\" data-v=\"{dur_ns}\">{dur}</td>\
              <td class=\"n\" data-v=\"{pk}\">{up_p} / {down_p}</td><td class=\"n\" data-v=\"{by}\">{up_b} / {down_b}</td>\
              <td>{ending}</td><td>{cf}</td><td>{sf}</td><td class=\"diag\">{diag}</td><td>{zeek}</td></tr>",
@@ -265,10 +265,17 @@ pub(super) fn details(page: &mut String, ctx: &Ctx) -> Result<(), String> {
     } else {
         let _ = write!(
             page,
-            "Diagrams are embedded for {shown} of {total} connections, to keep this file small: {} named in a \
-             diagnosis (each diagnosis's worst first), then the lowest ids (<code>--max-details</code> sets how \
-             many). For any other: <code>tcpstate diagram CAPTURE --conn ID</code>. ",
-            plural(named, "connection", "connections"),
+            "Diagrams are embedded for {shown} of {total} connections, to keep this file small: {}the lowest \
+             ids (<code>--max-details</code> sets how many). For any other: \
+             <code>tcpstate diagram CAPTURE --conn ID</code>. ",
+            if named == 0 {
+                String::new()
+            } else {
+                format!(
+                    "{} named in a diagnosis (each diagnosis's worst first), then ",
+                    plural(named, "connection", "connections")
+                )
+            },
         );
     }
     page.push_str("Click a linked id in the table or the summary to open one; Esc closes it.</p>\n");
@@ -329,18 +336,22 @@ fn detail(page: &mut String, ctx: &Ctx, c: &Connection) -> Result<(), String> {
     Ok(())
 }
 
-/// Both endpoints' transitions in time order, as `tcpstate analyze --conn` prints them.
+/// Both endpoints' transitions in time order, as `tcpstate analyze --conn` prints them, in
+/// seconds since the connection's first frame (a capture can span years).
 fn timeline_table(page: &mut String, ctx: &Ctx, c: &Connection) {
-    let origin = ctx.origin();
+    let origin = c.start;
     let mut entries: Vec<(usize, Role, &Transition)> = Vec::new();
     for role in [Role::Client, Role::Server] {
         entries.extend(c.endpoints.get(role).timeline.iter().enumerate().map(|(i, t)| (i, role, t)));
     }
     // Within one frame the sender's step comes before the receiver's.
     entries.sort_by_key(|(i, role, t)| (t.ts, t.frame, matches!(t.cause, Cause::Received(_)), *role, *i));
-    page.push_str(
-        "<h4>Timeline</h4>\n<table class=\"timeline\">\n<tr><th class=\"n\">time</th><th class=\"n\">frame</th>\
-         <th>client</th><th>server</th><th>cause</th></tr>\n",
+    let _ = write!(
+        page,
+        "<h4>Timeline</h4>\n<p class=\"muted\">Seconds since the connection's first frame ({}); italic: \
+         inferred (no captured segment shows that step).</p>\n<table class=\"timeline\">\n\
+         <tr><th class=\"n\">time</th><th class=\"n\">frame</th><th>client</th><th>server</th><th>cause</th></tr>\n",
+        utc(origin)
     );
     for (_, role, t) in entries {
         let state = t.state.name(ctx.opts.names);
