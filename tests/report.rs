@@ -98,6 +98,38 @@ fn the_same_capture_gives_a_byte_identical_report() {
     assert!(o.stdout == a.as_bytes());
 }
 
+#[test]
+fn standard_input_is_read_once_with_every_segment() {
+    use std::io::Write;
+    let fixture = repo("fixtures/many_interleaved.pcap");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcpstate"))
+        .args(["report", "-", "-o", "-", "--max-details", "5"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&std::fs::read(&fixture).unwrap()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let page = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(count(&page, "<tr data-id=\""), 24);
+    assert_eq!(count(&page, "<article class=\"detail\""), 5);
+    // Every drawn connection has its sequence diagram, not a "segments not recorded" note.
+    assert_eq!(count(&page, "<svg "), 3 * 5 + 2);
+    assert!(page.contains("Diagrams are embedded for 5 of 24 connections, to keep this file small: the lowest ids"));
+}
+
+#[test]
+fn a_capture_without_tcp_still_gives_a_page() {
+    let path = public_traces().join("rusticata-pcap-parser/test001-be.pcapng");
+    let (page, conns, details) = page(&path, 100);
+    assert!(conns.is_empty() && details.is_empty());
+    assert_eq!(count(&page, "<tr data-id=\""), 0);
+    assert!(page.contains("No TCP connection in the capture."));
+    assert!(page.contains("No connection to draw."));
+    assert!(page.ends_with("</html>\n"));
+}
+
 /// A capture whose path is markup: a directory `<script>alert(1)<` holding `script>.pcap`
 /// makes the path end in `<script>alert(1)</script>.pcap`; a second file carries an `<img>`
 /// with an event handler, and is cut short so that a warning names it.

@@ -66,9 +66,12 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     let summary = summarize(&report, &conns, &sopts);
     let details = html::detail_ids(&summary, args.max_details);
     if rereadable && !details.is_empty() {
-        let opts = Options { time_wait, segments: SegmentLog::Only(details.iter().copied().collect()), progress: None };
+        let progress = Progress::start(&args.captures);
+        let segments = SegmentLog::Only(details.iter().copied().collect());
+        let opts = Options { time_wait, segments, progress: progress.counter() };
         conns.clear();
         report = analyze(&args.captures, &opts, &mut conns)?;
+        progress.finish();
     }
     let hopts = HtmlOptions {
         seq: SeqOptions {
@@ -81,7 +84,6 @@ pub fn run(args: ReportArgs) -> Result<u8> {
             time_wait,
             ..SeqOptions::default()
         },
-        names: args.names.into(),
     };
     let page = html::render(&report, &conns, &summary, &details, &hopts).map_err(anyhow::Error::msg)?;
     write_output(Some(&args.output), &page)?;

@@ -32,16 +32,16 @@ const SCRIPT: &str = include_str!("report.js");
 /// Default number of connections whose drawings are embedded.
 pub const DEFAULT_MAX_DETAILS: usize = 100;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct HtmlOptions {
-    /// How the sequence diagrams are drawn (phase, scale, names, 2·MSL).
+    /// How the sequence diagrams are drawn (phase, scale, 2·MSL); its state names and
+    /// language are the whole page's.
     pub seq: SeqOptions,
-    pub names: Names,
 }
 
-impl Default for HtmlOptions {
-    fn default() -> Self {
-        HtmlOptions { seq: SeqOptions::default(), names: Names::Rfc }
+impl HtmlOptions {
+    fn names(&self) -> Names {
+        self.seq.names
     }
 }
 

@@ -18,8 +18,9 @@ const SHOWN_IDS: usize = 40;
 /// Findings listed per diagnosis (the table's "only with diagnoses" filter shows them all).
 const SHOWN_FINDINGS: usize = 20;
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+fn plural(n: impl std::fmt::Display, one: &str, many: &str) -> String {
+    let n = n.to_string();
+    format!("{n} {}", if n == "1" { one } else { many })
 }
 
 impl Ctx<'_> {
@@ -51,7 +52,7 @@ pub(super) fn header(page: &mut String, ctx: &Ctx) {
          <nav><a href=\"#summary\">Summary</a><a href=\"#connections\">Connections</a>\
          <a href=\"#overview\">Over time</a><a href=\"#details\">Details</a></nav>\n</header>\n",
         s.files.iter().map(|f| escape(f)).collect::<Vec<_>>().join("<br>"),
-        plural(s.frames.total as usize, "frame", "frames"),
+        plural(s.frames.total, "frame", "frames"),
         s.frames.tcp,
         escape(&skipped),
         plural(s.connections, "connection", "connections"),
@@ -161,7 +162,7 @@ fn state_row(page: &mut String, ctx: &Ctx, t: &StateTime) {
         page,
         "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
          <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-        t.state.name(ctx.opts.names),
+        t.state.name(ctx.opts.names()),
         t.visits,
         human(t.p50),
         human(t.p90),
@@ -185,7 +186,7 @@ pub(super) fn overview(page: &mut String, ctx: &Ctx) -> Result<(), String> {
         page,
         "<div class=\"figure\">{}</div>\n<h3>Paths through the RFC 9293 state diagram</h3>\n<div class=\"figure\">{}</div>\n</section>\n",
         inline_svg(&chart::render_svg(&m)?),
-        inline_svg(&statediag::render(&Overlay::counts(ctx.all), ctx.opts.names, ctx.opts.seq.lang))
+        inline_svg(&statediag::render(&Overlay::counts(ctx.all), ctx.opts.names(), ctx.opts.seq.lang))
     );
     Ok(())
 }
@@ -246,8 +247,8 @@ pub(super) fn table(page: &mut String, ctx: &Ctx) {
             up_b = up.bytes,
             down_b = down.bytes,
             ending = escape(&c.ending.to_string()),
-            cf = c.endpoints.client.final_state.name(ctx.opts.names),
-            sf = c.endpoints.server.final_state.name(ctx.opts.names),
+            cf = c.endpoints.client.final_state.name(ctx.opts.names()),
+            sf = c.endpoints.server.final_state.name(ctx.opts.names()),
             diag = escape(&diag),
             zeek = escape(&zeek.join(" | ")),
         );
@@ -260,6 +261,10 @@ pub(super) fn details(page: &mut String, ctx: &Ctx) -> Result<(), String> {
     let shown = ctx.details.len();
     let named = ctx.diagnosed.keys().filter(|id| ctx.details.contains(id)).count();
     let _ = write!(page, "<section id=\"details\">\n<h2>Connection details</h2>\n<p>");
+    if total == 0 {
+        page.push_str("No connection to draw.</p>\n</section>\n");
+        return Ok(());
+    }
     if shown == total {
         let _ = write!(page, "Every connection has its diagrams here. ");
     } else {
@@ -296,7 +301,7 @@ fn detail(page: &mut String, ctx: &Ctx, c: &Connection) -> Result<(), String> {
         escape(&c.client.to_string()),
         escape(&c.server.to_string()),
         escape(&c.ending.to_string()),
-        plural(packets as usize, "frame", "frames"),
+        plural(packets, "frame", "frames"),
         c.first_frame,
         c.last_frame,
         human(c.duration),
@@ -320,7 +325,7 @@ fn detail(page: &mut String, ctx: &Ctx, c: &Connection) -> Result<(), String> {
         Ok(svg) => inline_svg(&svg).to_string(),
         Err(e) => format!("<p class=\"muted\">{}</p>", escape(&e.to_string())),
     };
-    let path = statediag::render(&Overlay::path(c), ctx.opts.names, ctx.opts.seq.lang);
+    let path = statediag::render(&Overlay::path(c), ctx.opts.names(), ctx.opts.seq.lang);
     let one = std::slice::from_ref(c);
     let mut m = chart::model(ctx.report, one, &Selection::Ids(vec![c.id]), ctx.summary)?;
     m.title = format!("Connection {}: states over time", c.id);
@@ -354,7 +359,7 @@ fn timeline_table(page: &mut String, ctx: &Ctx, c: &Connection) {
         utc(origin)
     );
     for (_, role, t) in entries {
-        let state = t.state.name(ctx.opts.names);
+        let state = t.state.name(ctx.opts.names());
         let (client, server) = match role {
             Role::Client => (state, ""),
             Role::Server => ("", state),
