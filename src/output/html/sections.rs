@@ -221,6 +221,8 @@ pub(super) fn table(page: &mut String, ctx: &Ctx) {
          <th data-key=\"server_final\">server end</th><th data-key=\"diagnoses\">diagnoses</th>\
          <th data-key=\"zeek\">Zeek conn_state history</th></tr></thead>\n<tbody>\n"
     );
+    // Rows carry no classes (a capture may have 100,000 of them): the style sheet aligns the
+    // columns by position.
     for c in &ctx.conns {
         let detailed = ctx.details.contains(&c.id);
         let zeek: Vec<String> = c.peers.zeek.iter().map(|z| format!("{} {}", z.conn_state, z.history)).collect();
@@ -228,10 +230,10 @@ pub(super) fn table(page: &mut String, ctx: &Ctx) {
         let [up, down] = c.traffic;
         let _ = writeln!(
             page,
-            "<tr data-id=\"{id}\"{class}><td class=\"n\">{link}</td><td class=\"addr\">{client}</td><td class=\"addr\">{server}</td>\
-             <td class=\"n\">{start}</td><td class=\"n\" data-v=\"{dur_ns}\">{dur}</td>\
-             <td class=\"n\" data-v=\"{pk}\">{up_p} / {down_p}</td><td class=\"n\" data-v=\"{by}\">{up_b} / {down_b}</td>\
-             <td>{ending}</td><td>{cf}</td><td>{sf}</td><td class=\"diag\">{diag}</td><td>{zeek}</td></tr>",
+            "<tr data-id=\"{id}\"{class}><td>{link}</td><td>{client}</td><td>{server}</td><td>{start}</td>\
+             <td data-v=\"{dur_ns}\">{dur}</td><td data-v=\"{pk}\">{up_p} / {down_p}</td>\
+             <td data-v=\"{by}\">{up_b} / {down_b}</td><td>{ending}</td><td>{cf}</td><td>{sf}</td><td>{diag}</td>\
+             <td>{zeek}</td></tr>",
             id = c.id,
             class = if detailed { " class=\"detailed\"" } else { "" },
             link = ctx.conn_link(c.id),
