@@ -77,8 +77,15 @@
     sorted = { col: i, dir: dir };
   }
   heads.forEach(function (h, i) {
+    h.tabIndex = 0;
     h.addEventListener("click", function () {
       sortBy(i);
+    });
+    h.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        sortBy(i);
+      }
     });
   });
 
