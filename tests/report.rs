@@ -272,6 +272,12 @@ fn in_chromium_the_table_sorts_and_filters_without_errors() {
     assert_eq!(ids(&r["duration_descending"]), descending);
     assert_ne!(ascending, (0..24).collect::<Vec<u64>>(), "durations must not already be in id order");
     assert_eq!(ids(&r["id_ascending"]), (0..24).collect::<Vec<u64>>());
+    // By client address, descending: one host, so by port (numbers compared as numbers).
+    let mut by_client: Vec<&Connection> = conns.iter().collect();
+    by_client.sort_by_key(|c| (std::cmp::Reverse((c.client.ip(), c.client.port())), c.id));
+    let by_client: Vec<u64> = by_client.iter().map(|c| c.id).collect();
+    assert_eq!(ids(&r["client_descending"]), by_client);
+    assert_eq!(by_client.first(), Some(&23));
     let resets = conns.iter().filter(|c| c.ending.to_string().starts_with("reset")).count();
     assert_eq!(resets, 7);
     assert_eq!(r["filter_reset"], resets as u64);

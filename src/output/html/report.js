@@ -47,6 +47,8 @@
     return isNaN(x) ? -Infinity : x;
   }
 
+  // Text sorts with runs of digits compared as numbers: 10.0.0.9:80 before 10.0.0.10:80.
+  var natural = new Intl.Collator("en", { numeric: true });
   var sorted = { col: -1, dir: 1 };
   function sortBy(i) {
     var dir = sorted.col === i ? -sorted.dir : 1;
@@ -56,7 +58,7 @@
     });
     // Equal keys keep the connections' id order in both directions.
     keyed.sort(function (a, b) {
-      var c = a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+      var c = num ? (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) : natural.compare(a[0], b[0]);
       return c !== 0 ? dir * c : order.get(a[1]) - order.get(b[1]);
     });
     rows = keyed.map(function (k) {
@@ -179,6 +181,9 @@
     result.duration_descending = ids();
     heads[col.id].click();
     result.id_ascending = ids();
+    heads[col.client].click();
+    heads[col.client].click();
+    result.client_descending = ids();
     input.value = "reset";
     result.filter_reset = filter();
     input.value = "";
