@@ -10,6 +10,7 @@ mod diagrams;
 mod pcapwriter;
 mod peers;
 mod public_traces;
+mod report;
 mod scenarios;
 mod summary;
 mod support;

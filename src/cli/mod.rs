@@ -4,6 +4,7 @@ mod analyze;
 mod check;
 mod diagram;
 mod progress;
+mod report;
 mod states;
 mod summary;
 mod timeline;
@@ -34,6 +35,8 @@ pub enum Command {
     Diagram(diagram::DiagramArgs),
     /// Draw the RFC 9293 state diagram as SVG, with the paths connections took.
     States(states::StatesArgs),
+    /// Write a self-contained HTML report: summary, sortable connection table, diagrams.
+    Report(report::ReportArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Timeline(args) => timeline::run(args),
         Command::Diagram(args) => diagram::run(args),
         Command::States(args) => states::run(args),
+        Command::Report(args) => report::run(args),
     }
 }
 

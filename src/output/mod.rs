@@ -3,6 +3,7 @@
 
 pub mod chart;
 pub mod font;
+pub mod html;
 pub mod json;
 pub mod seqdiag;
 pub mod statediag;
