@@ -369,7 +369,9 @@ fn diagnose(conns: &[&Connection], capture_end: Timestamp, opts: &SummaryOptions
             for v in visits(t, capture_end) {
                 let lasted = v.until.since(v.from);
                 let frames: Vec<FrameNo> = v.frame.into_iter().collect();
-                if v.state == State::CloseWait && v.open {
+                // An endpoint none of whose segments were captured (a one-sided capture) may well
+                // have closed: its FIN is just out of view. Only one seen talking is diagnosed.
+                if v.state == State::CloseWait && v.open && c.traffic[role.index()].packets > 0 {
                     add(
                         DiagnosisKind::CloseWaitNeverLeft,
                         Finding {

@@ -33,18 +33,15 @@ fn frames(v: &[u64]) -> Vec<FrameNo> {
 }
 
 #[test]
-fn one_sided_ssh_capture_is_twenty_servers_stuck_in_close_wait() {
+fn one_sided_ssh_capture_diagnoses_no_close_wait_it_cannot_see() {
     let s = summary("zeek/ssh/ssh.client-side-half-duplex.pcap");
     assert_eq!(s.connections, 20);
     assert_eq!(s.outcomes.len(), 1);
     assert_eq!(s.outcomes[0].outcome, Ending::HalfClosed { by: Role::Client });
     assert_eq!(s.outcomes[0].connections.count, 20);
-    let cw = diagnosis(&s, DiagnosisKind::CloseWaitNeverLeft);
-    assert_eq!(cw.connections, 20);
-    // The longest first: connection 0's server has waited since frame 24.
-    assert_eq!(cw.findings[0].connection, 0);
-    assert_eq!(cw.findings[0].endpoint, Some(Role::Server));
-    assert_eq!(cw.findings[0].frames, frames(&[24]));
+    // Only the clients' segments were captured: the servers' FINs may exist out of view, so
+    // their CLOSE_WAIT is no finding.
+    assert!(s.diagnoses.iter().all(|d| d.kind != DiagnosisKind::CloseWaitNeverLeft));
     let syn = diagnosis(&s, DiagnosisKind::SynRetransmitted);
     assert_eq!(syn.findings.len(), 1);
     assert_eq!(syn.findings[0].connection, 16);
