@@ -36,15 +36,8 @@ pub struct DiagramArgs {
     /// Raw sequence and acknowledgment numbers instead of numbers relative to each ISN.
     #[arg(long)]
     pub absolute: bool,
-    /// State names to print.
-    #[arg(long, value_enum, default_value_t = NameStyle::Rfc)]
-    pub names: NameStyle,
-    /// Language of state labels and legend.
-    #[arg(long, value_enum, default_value_t = LangArg::En)]
-    pub lang: LangArg,
-    /// Length of TIME_WAIT (2·MSL) in seconds; Linux uses 60.
-    #[arg(long = "time-wait", value_name = "SECONDS", default_value_t = 60.0)]
-    pub time_wait: f64,
+    #[command(flatten)]
+    pub drawing: DrawingArgs,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -66,7 +59,7 @@ pub enum ScaleArg {
 }
 
 pub fn run(args: DiagramArgs) -> Result<u8> {
-    let time_wait = time_wait(args.time_wait)?;
+    let time_wait = time_wait(args.drawing.time_wait)?;
     let segments = args.conn.map_or(SegmentLog::All, |id| SegmentLog::Only(vec![id]));
     let opts = Options { time_wait, segments, ..Options::default() };
     let mut conns: Vec<Connection> = Vec::new();
@@ -84,8 +77,8 @@ pub fn run(args: DiagramArgs) -> Result<u8> {
             ScaleArg::Uniform => Scale::Uniform,
             ScaleArg::Time => Scale::Time,
         },
-        names: args.names.into(),
-        lang: args.lang.into(),
+        names: args.drawing.names.into(),
+        lang: args.drawing.lang.into(),
         absolute: args.absolute,
         time_wait,
     };
@@ -106,6 +99,20 @@ pub(super) fn pick(conns: &[Connection], id: Option<u64>) -> Result<&Connection>
             conns.len()
         ),
     }
+}
+
+/// What the drawing commands (diagram, states, report) share.
+#[derive(clap::Args, Debug)]
+pub struct DrawingArgs {
+    /// State names to print.
+    #[arg(long, value_enum, default_value_t = NameStyle::Rfc)]
+    pub names: NameStyle,
+    /// Language of state labels and legends.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
+    /// Length of TIME_WAIT (2·MSL) in seconds; Linux uses 60.
+    #[arg(long = "time-wait", value_name = "SECONDS", default_value_t = 60.0)]
+    pub time_wait: f64,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]

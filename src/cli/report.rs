@@ -13,9 +13,8 @@ use tcpstate::summary::{summarize, SummaryOptions};
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
 
-use super::diagram::{time_wait, write_output, LangArg, ScaleArg};
+use super::diagram::{time_wait, write_output, DrawingArgs, ScaleArg};
 use super::progress::Progress;
-use super::NameStyle;
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
@@ -32,22 +31,15 @@ pub struct ReportArgs {
     /// Vertical spacing of the sequence diagrams: uniform steps, or proportional to time.
     #[arg(long, value_enum, default_value_t = ScaleArg::Uniform)]
     pub scale: ScaleArg,
-    /// State names to print.
-    #[arg(long, value_enum, default_value_t = NameStyle::Rfc)]
-    pub names: NameStyle,
-    /// Language of the diagrams' state labels and legends.
-    #[arg(long, value_enum, default_value_t = LangArg::En)]
-    pub lang: LangArg,
-    /// Length of TIME_WAIT (2·MSL) in seconds; Linux uses 60.
-    #[arg(long = "time-wait", value_name = "SECONDS", default_value_t = 60.0)]
-    pub time_wait: f64,
+    #[command(flatten)]
+    pub drawing: DrawingArgs,
     /// Report FIN_WAIT_2 lasting at least this long (Linux tcp_fin_timeout is 60 s).
     #[arg(long = "fin-wait-2", value_name = "SECONDS", default_value_t = 60.0)]
     pub fin_wait_2: f64,
 }
 
 pub fn run(args: ReportArgs) -> Result<u8> {
-    let time_wait = time_wait(args.time_wait)?;
+    let time_wait = time_wait(args.drawing.time_wait)?;
     if !(args.fin_wait_2.is_finite() && args.fin_wait_2 >= 0.0) {
         bail!("--fin-wait-2 must be a non-negative number of seconds");
     }
@@ -79,8 +71,8 @@ pub fn run(args: ReportArgs) -> Result<u8> {
                 ScaleArg::Uniform => Scale::Uniform,
                 ScaleArg::Time => Scale::Time,
             },
-            names: args.names.into(),
-            lang: args.lang.into(),
+            names: args.drawing.names.into(),
+            lang: args.drawing.lang.into(),
             time_wait,
             ..SeqOptions::default()
         },

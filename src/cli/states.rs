@@ -10,8 +10,7 @@ use tcpstate::output::statediag::{self, Overlay};
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
 
-use super::diagram::{pick, time_wait, write_output, LangArg};
-use super::NameStyle;
+use super::diagram::{pick, time_wait, write_output, DrawingArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct StatesArgs {
@@ -28,15 +27,8 @@ pub struct StatesArgs {
     /// Where to write the SVG; `-` or nothing writes to standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// State names to print.
-    #[arg(long, value_enum, default_value_t = NameStyle::Rfc)]
-    pub names: NameStyle,
-    /// Language of state labels and legend.
-    #[arg(long, value_enum, default_value_t = LangArg::En)]
-    pub lang: LangArg,
-    /// Length of TIME_WAIT (2·MSL) in seconds; Linux uses 60.
-    #[arg(long = "time-wait", value_name = "SECONDS", default_value_t = 60.0)]
-    pub time_wait: f64,
+    #[command(flatten)]
+    pub drawing: DrawingArgs,
 }
 
 pub fn run(args: StatesArgs) -> Result<u8> {
@@ -46,7 +38,8 @@ pub fn run(args: StatesArgs) -> Result<u8> {
         }
         Overlay::None
     } else {
-        let opts = Options { time_wait: time_wait(args.time_wait)?, segments: SegmentLog::None, ..Options::default() };
+        let opts =
+            Options { time_wait: time_wait(args.drawing.time_wait)?, segments: SegmentLog::None, ..Options::default() };
         let mut conns: Vec<Connection> = Vec::new();
         analyze(&args.captures, &opts, &mut conns)?;
         conns.sort_by_key(|c| c.id);
@@ -56,7 +49,7 @@ pub fn run(args: StatesArgs) -> Result<u8> {
             Overlay::path(pick(&conns, args.conn)?)
         }
     };
-    let svg = statediag::render(&overlay, args.names.into(), args.lang.into());
+    let svg = statediag::render(&overlay, args.drawing.names.into(), args.drawing.lang.into());
     write_output(args.output.as_deref(), &svg)?;
     Ok(0)
 }
