@@ -130,6 +130,22 @@ fn seq(trace: &str, conn: usize, opts: &SeqOptions) -> (Scene, String) {
     (scene, svg)
 }
 
+/// The kernel-recorded fixtures, each with a golden sequence diagram of its first connection
+/// (whole exchange, so lost and retransmitted segments all show).
+#[test]
+fn sequence_diagrams_of_the_kernel_fixtures() {
+    let opts = SeqOptions { phase: seqdiag::Phase::All, ..SeqOptions::default() };
+    for name in
+        ["client_close", "simultaneous_close", "fin_ack_combined", "lost_final_ack", "syn_ack_lost", "half_close"]
+    {
+        let (_, conns) = run(&crate::support::repo(&format!("fixtures/{name}.pcap")));
+        let c = &conns[0];
+        let scene = seqdiag::layout::layout(c, &opts).unwrap();
+        check_scene(&scene);
+        check_golden(&format!("seq-fixture-{name}"), &seqdiag::render(c, &opts).unwrap());
+    }
+}
+
 #[test]
 fn sequence_get_handshake_and_close() {
     let (scene, svg) = seq("zeek/http/get.pcap", 0, &SeqOptions::default());
