@@ -143,3 +143,16 @@ fn two_threads_give_exactly_the_single_threaded_output() {
         }
     }
 }
+
+/// README.md documents the JSON format with the real output for fixtures/refused.pcap: keep it
+/// true.
+#[test]
+fn the_readme_json_example_is_what_analyze_prints() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    let start = readme.find("```json\n{\n  \"schema\": \"tcpstate/1\"").expect("the example") + "```json\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let documented: serde_json::Value = serde_json::from_str(&readme[start..end]).expect("valid JSON in README");
+    let o = tcpstate(&["analyze", "--json", "fixtures/refused.pcap"]);
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(documented, printed);
+}
