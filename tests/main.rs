@@ -6,6 +6,7 @@ mod capture_proptest;
 mod capture_public;
 mod chart;
 mod check;
+mod crafted;
 mod diagrams;
 mod pcapwriter;
 mod peers;
