@@ -405,8 +405,7 @@ impl Endpoint {
             let last = self.timeline[self.timeline.len() - 1];
             let by_fin = matches!(last.cause, Cause::Received(flags) if flags.fin());
             if ack.diff(fin) < 1 && by_fin && self.timeline.len() > 1 {
-                self.timeline.pop();
-                self.state = self.timeline[self.timeline.len() - 1].state;
+                self.pop_step();
                 self.peer_fin = None;
                 self.peer_fin_in_flight = Some(fin);
                 self.notes.push((at.frame, NoteKind::StepRetracted));
