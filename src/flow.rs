@@ -44,7 +44,8 @@ impl SegmentLog {
 }
 
 /// The 4-tuple with the smaller address first, so both directions find the same entry.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+/// Ordered too, so the timer heap breaks ties deterministically.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Key(SocketAddr, SocketAddr);
 
 impl Key {
@@ -262,7 +263,7 @@ pub struct FlowTable {
     /// Connections already delivered, remembered so that a stray segment on their 4-tuple keeps
     /// Wireshark's numbering (it belongs to the old stream) instead of opening a new one.
     retired: HashMap<Key, Retired>,
-    timers: BinaryHeap<Reverse<(Timestamp, u64, Timer, KeyOrd)>>,
+    timers: BinaryHeap<Reverse<(Timestamp, u64, Timer, Key)>>,
     next_id: u64,
     time_wait: Duration,
     log: SegmentLog,
@@ -289,10 +290,6 @@ enum Timer {
 /// the segments that prove a step was lost (a challenge ACK after a RST, a retransmitted FIN)
 /// to arrive from any capture point.
 pub const QUIET: Duration = Duration(10 * Timestamp::NANOS_PER_SEC);
-
-/// The key in a form the timer heap can order (ties broken deterministically).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct KeyOrd(SocketAddr, SocketAddr);
 
 impl FlowTable {
     pub fn new(time_wait: Duration, log: SegmentLog) -> FlowTable {
@@ -353,26 +350,24 @@ impl FlowTable {
         let before = live.endpoints.each_ref().map(|e| e.time_wait_deadline());
         let finished_before = live.finished();
         live.apply(seg, at);
-        let k = KeyOrd(key.0, key.1);
         for (ep, was) in live.endpoints.iter().zip(before) {
             if let Some(deadline) = ep.time_wait_deadline().filter(|d| Some(*d) != was) {
-                self.timers.push(Reverse((deadline, live.id, Timer::TimeWait, k)));
+                self.timers.push(Reverse((deadline, live.id, Timer::TimeWait, key)));
             }
         }
         if live.finished() && !finished_before {
-            self.timers.push(Reverse((at.ts.saturating_add(QUIET), live.id, Timer::Quiet, k)));
+            self.timers.push(Reverse((at.ts.saturating_add(QUIET), live.id, Timer::Quiet, key)));
         }
     }
 
     /// Runs every timer due at or before `now`: TIME_WAIT expiries, deliveries of finished
     /// connections that stayed quiet, and forgetting delivered 4-tuples.
     pub fn fire_timers(&mut self, now: Timestamp, sink: &mut impl Sink) {
-        while let Some(Reverse((due, id, timer, k))) = self.timers.peek().copied() {
+        while let Some(Reverse((due, id, timer, key))) = self.timers.peek().copied() {
             if due > now {
                 break;
             }
             self.timers.pop();
-            let key = Key(k.0, k.1);
             match timer {
                 Timer::TimeWait => {
                     if let Some(live) = self.live.get_mut(&key).filter(|l| l.id == id) {
@@ -380,7 +375,7 @@ impl FlowTable {
                             ep.on_timer(due);
                         }
                         if live.finished() {
-                            self.timers.push(Reverse((due.saturating_add(QUIET), id, Timer::Quiet, k)));
+                            self.timers.push(Reverse((due.saturating_add(QUIET), id, Timer::Quiet, key)));
                         }
                     }
                 }
@@ -392,12 +387,12 @@ impl FlowTable {
                     if quiet {
                         if let Some(live) = self.live.remove(&key) {
                             self.retired.insert(key, Retired { id, base_seq: live.base_seq });
-                            self.timers.push(Reverse((due.saturating_add(self.time_wait), id, Timer::Forget, k)));
+                            self.timers.push(Reverse((due.saturating_add(self.time_wait), id, Timer::Forget, key)));
                             sink.connection(live.finish());
                         }
                     } else if let Some(live) = self.live.get(&key).filter(|l| l.id == id && l.finished()) {
                         // Segments arrived meanwhile: wait for quiet again.
-                        self.timers.push(Reverse((live.last.1.saturating_add(QUIET), id, Timer::Quiet, k)));
+                        self.timers.push(Reverse((live.last.1.saturating_add(QUIET), id, Timer::Quiet, key)));
                     }
                 }
                 Timer::Forget => {
