@@ -72,8 +72,6 @@ pub struct Report {
     pub last_ts: Option<Timestamp>,
     /// TCP segments that arrived for a connection already delivered (see `flow::QUIET`).
     pub late_segments: u64,
-    /// Warnings that go after the flow table's (kept in the order users have always seen).
-    pending_warnings: Vec<String>,
 }
 
 /// Reads every frame of `inputs` (merged by time) and hands each connection to `sink` when it
@@ -101,12 +99,13 @@ fn analyze_capture(cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut
     if opts.threads > 1 {
         return pipelined(cap, files, opts, table, sink);
     }
-    let report = decode_all(cap, files, opts, |seg, at| table.on_segment(seg, at, sink));
-    finish(report, table, sink)
+    let (report, impossible) = decode_all(cap, files, opts, |seg, at| table.on_segment(seg, at, sink));
+    finish(report, impossible, table, sink)
 }
 
-/// The flow table's last word: its warnings, then the connections still open.
-fn finish(mut report: Report, table: FlowTable, sink: &mut impl Sink) -> Report {
+/// The flow table's last word: its warnings (then the decoder's about impossible flags),
+/// then the connections still open.
+fn finish(mut report: Report, impossible: Option<String>, table: FlowTable, sink: &mut impl Sink) -> Report {
     report.late_segments = table.late_segments;
     if table.late_segments > 0 {
         report.warnings.push(format!(
@@ -115,7 +114,7 @@ fn finish(mut report: Report, table: FlowTable, sink: &mut impl Sink) -> Report 
             flow::QUIET.as_secs_f64()
         ));
     }
-    report.warnings.append(&mut report.pending_warnings);
+    report.warnings.extend(impossible);
     table.finish(report.last_ts.unwrap_or_default(), sink);
     report
 }
@@ -144,7 +143,7 @@ fn pipelined(
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
-            let report = decode_all(cap, files, opts, |seg, at| {
+            let decoded = decode_all(cap, files, opts, |seg, at| {
                 batch.push((*seg, at));
                 if batch.len() == BATCH {
                     let next = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
@@ -155,7 +154,7 @@ fn pipelined(
             if !batch.is_empty() {
                 let _ = tx.send(batch);
             }
-            report
+            decoded
         });
         let writer = scope.spawn(move || {
             for conn in done_rx {
@@ -169,8 +168,8 @@ fn pipelined(
             }
             let _ = recycle_tx.send(batch);
         }
-        let report = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let report = finish(report, table, &mut forward);
+        let (report, impossible) = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let report = finish(report, impossible, table, &mut forward);
         drop(forward);
         writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         report
@@ -188,8 +187,14 @@ impl Sink for Forward {
 }
 
 /// Reads and decodes every frame, counting what is skipped, and hands each TCP segment to
-/// `emit` in capture order. Warnings about the flow are appended by the caller.
-fn decode_all(mut cap: Capture, files: Vec<PathBuf>, opts: &Options, mut emit: impl FnMut(&Segment, At)) -> Report {
+/// `emit` in capture order. The warning about impossible flag combinations is returned apart:
+/// it follows the flow table's warnings, which the caller appends.
+fn decode_all(
+    mut cap: Capture,
+    files: Vec<PathBuf>,
+    opts: &Options,
+    mut emit: impl FnMut(&Segment, At),
+) -> (Report, Option<String>) {
     let mut report = Report { files, ..Report::default() };
     let mut frame = Frame::default();
     let mut unsupported: BTreeMap<i32, ()> = BTreeMap::new();
@@ -232,8 +237,8 @@ fn decode_all(mut cap: Capture, files: Vec<PathBuf>, opts: &Options, mut emit: i
         }
     }
     report.warnings.extend(cap.warnings.iter().map(Warning::to_string));
-    if let (n, Some(first)) = impossible {
-        report.pending_warnings.push(format!("{first} (a scan or a crafted packet; {n} such frames in the capture)"));
-    }
-    report
+    let impossible = impossible
+        .1
+        .map(|first| format!("{first} (a scan or a crafted packet; {} such frames in the capture)", impossible.0));
+    (report, impossible)
 }
