@@ -1,5 +1,6 @@
-//! Micro-benchmarks of the per-segment hot path: decoding one frame, and one segment through
-//! the flow table and both endpoint machines. `cargo bench --bench hot_path`.
+//! Micro-benchmarks of the per-segment hot path: decoding one frame, one segment through the
+//! flow table and both endpoint machines, and one finished connection written as JSON.
+//! `cargo bench --bench hot_path`.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -8,6 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tcpstate::decode::{decode, Segment, TcpFlags, TcpOptions};
 use tcpstate::flow::{FlowTable, SegmentLog};
 use tcpstate::frame::{Duration, FrameNo, Timestamp};
+use tcpstate::output::json::encode;
 use tcpstate::tcp::endpoint::At;
 use tcpstate::tcp::seq::SeqNum;
 use tcpstate::timeline::Connection;
@@ -67,18 +69,39 @@ fn benches(c: &mut Criterion) {
         ss += 1400;
     }
     script.extend([seg(a, b, fi | ak, cs, ss, 0), seg(b, a, fi | ak, ss, cs + 1, 0), seg(a, b, ak, cs + 1, ss + 1, 0)]);
+    let run = |script: &[Segment]| {
+        let mut table = FlowTable::new(Duration::from_secs_f64(60.0), SegmentLog::None);
+        let mut out: Vec<Connection> = Vec::new();
+        for (i, sg) in script.iter().enumerate() {
+            let at =
+                At { ts: Timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000_000), frame: FrameNo(i as u64 + 1) };
+            table.on_segment(black_box(sg), at, &mut out);
+        }
+        table.finish(Timestamp(1_700_000_001_000_000_000), &mut out);
+        out
+    };
     let mut g = c.benchmark_group("flow");
     g.throughput(Throughput::Elements(script.len() as u64));
-    g.bench_function("segments_of_one_connection", |bench| {
-        bench.iter(|| {
-            let mut table = FlowTable::new(Duration::from_secs_f64(60.0), SegmentLog::None);
-            let mut out: Vec<Connection> = Vec::new();
-            for (i, sg) in script.iter().enumerate() {
-                let at = At { ts: Timestamp(i as i64 * 1_000_000), frame: FrameNo(i as u64 + 1) };
-                table.on_segment(black_box(sg), at, &mut out);
-            }
-            table.finish(Timestamp(1_000_000_000), &mut out);
-            out
+    g.bench_function("segments_of_one_connection", |bench| bench.iter(|| run(&script)));
+    g.finish();
+
+    // That connection written as a JSON line, into a buffer reused as the sinks reuse theirs.
+    let conn = run(&script).pop().unwrap();
+    let mut buf = Vec::new();
+    let mut g = c.benchmark_group("json");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("connection_serde_json", |b| {
+        b.iter(|| {
+            buf.clear();
+            serde_json::to_writer(&mut buf, black_box(&conn)).unwrap();
+            buf.len()
+        })
+    });
+    g.bench_function("connection_encode", |b| {
+        b.iter(|| {
+            buf.clear();
+            encode::connection(&mut buf, black_box(&conn));
+            buf.len()
         })
     });
     g.finish();

@@ -8,6 +8,7 @@ mod chart;
 mod check;
 mod crafted;
 mod diagrams;
+mod json_writer;
 mod pcapwriter;
 mod peers;
 mod public_traces;

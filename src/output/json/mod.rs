@@ -5,7 +5,13 @@
 //! it finishes (one compact object per line), and the frame counters and warnings — known
 //! only at the end — last. Memory stays proportional to the connections open at once, and
 //! nothing is written twice.
+//!
+//! Connections, the bulk of the output, go through [`encode`] rather than serde; the head and
+//! the tail, once per document, keep serde.
 
+pub mod encode;
+
+use std::cell::RefCell;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -33,6 +39,7 @@ struct Tail<'a> {
 /// then [`DocumentSink::end`].
 pub struct DocumentSink<W: Write> {
     out: W,
+    buf: Vec<u8>,
     connections: u64,
     error: Option<io::Error>,
 }
@@ -45,12 +52,12 @@ impl<W: Write> DocumentSink<W> {
         let text = serde_json::to_string_pretty(&head)?;
         out.write_all(text.strip_suffix("\n}").unwrap_or(&text).as_bytes())?;
         out.write_all(b",\n  \"connections\": [")?;
-        Ok(DocumentSink { out, connections: 0, error: None })
+        Ok(DocumentSink { out, buf: Vec::new(), connections: 0, error: None })
     }
 
     fn push(&mut self, conn: &Connection) -> io::Result<()> {
-        self.out.write_all(if self.connections == 0 { b"\n    " } else { b",\n    " })?;
-        serde_json::to_writer(&mut self.out, conn)?;
+        let sep: &[u8] = if self.connections == 0 { b"\n    " } else { b",\n    " };
+        write_staged(&mut self.out, &mut self.buf, sep, conn, b"")?;
         self.connections += 1;
         Ok(())
     }
@@ -79,8 +86,38 @@ impl<W: Write> Sink for DocumentSink<W> {
     }
 }
 
+thread_local! {
+    /// [`write_line`]'s staging buffer: the function has no sink of its own to keep one in,
+    /// and the lines of one analysis come from one thread (the output thread under
+    /// `--threads`), so one buffer serves them all.
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 /// One connection per line, as it finishes.
 pub fn write_line(out: &mut impl Write, conn: &Connection) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, conn)?;
-    out.write_all(b"\n")
+    LINE.with_borrow_mut(|buf| write_staged(out, buf, b"", conn, b"\n"))
+}
+
+/// Capacity a staging buffer keeps between connections: several times a typical connection,
+/// so it is allocated once, but not the megabytes a long segment log (`SegmentLog::All`) can
+/// take, which would otherwise stay held to the end of the run.
+const STAGING_KEPT: usize = 64 * 1024;
+
+/// Writes `before`, `conn` and `after` with one `write_all`, staged in `buf`: an unbuffered
+/// `out` sees one write per connection, a buffered one a single copy.
+fn write_staged(
+    out: &mut impl Write,
+    buf: &mut Vec<u8>,
+    before: &[u8],
+    conn: &Connection,
+    after: &[u8],
+) -> io::Result<()> {
+    buf.clear();
+    buf.extend_from_slice(before);
+    encode::connection(buf, conn);
+    buf.extend_from_slice(after);
+    let written = out.write_all(buf);
+    buf.clear();
+    buf.shrink_to(STAGING_KEPT);
+    written
 }

@@ -1,0 +1,406 @@
+//! A [`Connection`] as compact JSON, written by hand: the same bytes `serde_json::to_writer`
+//! makes of the `Serialize` impls in `crate::timeline`, `crate::peers` and `crate::frame`,
+//! which stay the contract. serde spent most of its time in `core::fmt` (`collect_str` for
+//! addresses, causes and flags) and in one call per field; here every key and its
+//! punctuation is one constant, numbers go through `itoa`, and nothing is allocated once the
+//! caller's buffer has grown. `tests/json_writer.rs` holds the two to byte equality on every
+//! capture we have and on arbitrary values.
+//!
+//! Every struct is destructured and every enum matched without `..` or `_`: a new field or
+//! variant stops the build here instead of silently missing from the JSON.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use crate::decode::TcpFlags;
+use crate::frame::{Duration, FrameNo, Timestamp};
+use crate::peers::wireshark::Wireshark;
+use crate::peers::zeek::Zeek;
+use crate::peers::Peers;
+use crate::tcp::seq::SeqNum;
+use crate::timeline::{
+    Cause, Connection, Ending, EndpointTimeline, Endpoints, Initial, Note, NoteKind, Role, RoleBasis, SegmentRecord,
+    Traffic, Transition,
+};
+
+/// Appends `conn` to `out`, exactly as `serde_json::to_writer(out, conn)` would.
+pub fn connection(out: &mut Vec<u8>, conn: &Connection) {
+    let Connection {
+        id,
+        client,
+        server,
+        roles,
+        first_frame,
+        last_frame,
+        start,
+        end,
+        duration,
+        ending,
+        traffic,
+        endpoints,
+        notes,
+        segments,
+        peers,
+    } = conn;
+    raw(out, "{\"id\":");
+    int(out, *id);
+    raw(out, ",\"client\":\"");
+    addr(out, client);
+    raw(out, "\",\"server\":\"");
+    addr(out, server);
+    raw(out, "\",\"roles\":\"");
+    raw(out, role_basis(*roles));
+    raw(out, "\",\"first_frame\":");
+    frame(out, *first_frame);
+    raw(out, ",\"last_frame\":");
+    frame(out, *last_frame);
+    raw(out, ",\"start\":");
+    timestamp(out, *start);
+    raw(out, ",\"end\":");
+    timestamp(out, *end);
+    raw(out, ",\"duration\":");
+    let Duration(d) = *duration;
+    timestamp(out, Timestamp(d));
+    raw(out, ",\"ending\":");
+    self::ending(out, *ending);
+    raw(out, ",\"traffic\":");
+    array(out, traffic, |out, t| self::traffic(out, *t));
+    raw(out, ",\"endpoints\":");
+    self::endpoints(out, endpoints);
+    raw(out, ",\"notes\":");
+    array(out, notes, |out, n| note(out, *n));
+    if let Some(segments) = segments {
+        raw(out, ",\"segments\":");
+        array(out, segments, |out, s| segment(out, *s));
+    }
+    raw(out, ",\"peers\":");
+    self::peers(out, peers);
+    out.push(b'}');
+}
+
+fn ending(out: &mut Vec<u8>, e: Ending) {
+    raw(out, "{\"kind\":\"");
+    match e {
+        Ending::ClosedByClientFirst => raw(out, "closed_by_client_first\"}"),
+        Ending::ClosedByServerFirst => raw(out, "closed_by_server_first\"}"),
+        Ending::SimultaneousClose => raw(out, "simultaneous_close\"}"),
+        Ending::Reset { by, state } => {
+            raw(out, "reset\",\"by\":\"");
+            raw(out, role(by));
+            raw(out, "\",\"state\":\"");
+            raw(out, state.rfc_name());
+            raw(out, "\"}");
+        }
+        Ending::Refused => raw(out, "refused\"}"),
+        Ending::UnansweredSyn => raw(out, "unanswered_syn\"}"),
+        Ending::HalfClosed { by } => {
+            raw(out, "half_closed\",\"by\":\"");
+            raw(out, role(by));
+            raw(out, "\"}");
+        }
+        Ending::StillOpen => raw(out, "still_open\"}"),
+        Ending::HandshakeIncomplete => raw(out, "handshake_incomplete\"}"),
+    }
+}
+
+fn traffic(out: &mut Vec<u8>, t: Traffic) {
+    let Traffic { packets, bytes } = t;
+    raw(out, "{\"packets\":");
+    int(out, packets);
+    raw(out, ",\"bytes\":");
+    int(out, bytes);
+    out.push(b'}');
+}
+
+fn endpoints(out: &mut Vec<u8>, e: &Endpoints) {
+    let Endpoints { client, server } = e;
+    raw(out, "{\"client\":");
+    endpoint(out, client);
+    raw(out, ",\"server\":");
+    endpoint(out, server);
+    out.push(b'}');
+}
+
+fn endpoint(out: &mut Vec<u8>, e: &EndpointTimeline) {
+    let EndpointTimeline { timeline, final_state } = e;
+    raw(out, "{\"timeline\":");
+    array(out, timeline, |out, t| transition(out, *t));
+    raw(out, ",\"final\":\"");
+    raw(out, final_state.rfc_name());
+    raw(out, "\"}");
+}
+
+fn transition(out: &mut Vec<u8>, t: Transition) {
+    let Transition { state, ts, frame, cause, inferred } = t;
+    raw(out, "{\"state\":\"");
+    raw(out, state.rfc_name());
+    raw(out, "\",\"ts\":");
+    timestamp(out, ts);
+    raw(out, ",\"frame\":");
+    match frame {
+        Some(f) => self::frame(out, f),
+        None => raw(out, "null"),
+    }
+    raw(out, ",\"cause\":\"");
+    self::cause(out, cause);
+    raw(out, "\",\"inferred\":");
+    boolean(out, inferred);
+    out.push(b'}');
+}
+
+/// `Cause`'s `Display`, which has nothing JSON escapes.
+fn cause(out: &mut Vec<u8>, c: Cause) {
+    match c {
+        Cause::Initial(Initial::Closed) | Cause::Initial(Initial::Listening) => raw(out, "before first frame"),
+        Cause::Initial(Initial::NoListener) => raw(out, "no listener: SYN answered with RST"),
+        Cause::Initial(Initial::MidStream) => raw(out, "connection already open when the capture started"),
+        Cause::Sent(f) => {
+            raw(out, "sent ");
+            flags(out, f);
+        }
+        Cause::Received(f) => {
+            raw(out, "received ");
+            flags(out, f);
+        }
+        Cause::TimeWaitExpired => raw(out, "2MSL timer expired"),
+        Cause::Reincarnated => raw(out, "new SYN on the same 4-tuple"),
+    }
+}
+
+/// `TcpFlags`' `Display` (`SYN,ACK`, `none`): one copy from [`FLAG_TEXT`].
+fn flags(out: &mut Vec<u8>, TcpFlags(f): TcpFlags) {
+    let (text, len) = &FLAG_TEXT[usize::from(f)];
+    out.extend_from_slice(&text[..usize::from(*len)]);
+}
+
+/// The text of every flag byte, made at compile time: up to eight names in `Display`'s order
+/// (not the bits'), joined by commas, 31 bytes at most.
+static FLAG_TEXT: [([u8; 31], u8); 256] = flag_texts();
+
+const fn flag_texts() -> [([u8; 31], u8); 256] {
+    const NAMES: [(u8, &[u8; 3]); 8] = [
+        (TcpFlags::SYN, b"SYN"),
+        (TcpFlags::FIN, b"FIN"),
+        (TcpFlags::RST, b"RST"),
+        (TcpFlags::PSH, b"PSH"),
+        (TcpFlags::ACK, b"ACK"),
+        (TcpFlags::URG, b"URG"),
+        (TcpFlags::ECE, b"ECE"),
+        (TcpFlags::CWR, b"CWR"),
+    ];
+    let mut all = [([0u8; 31], 0u8); 256];
+    let mut f = 0;
+    while f < 256 {
+        let mut len = 0;
+        let mut i = 0;
+        while i < NAMES.len() {
+            let (bit, name) = NAMES[i];
+            if f as u8 & bit != 0 {
+                if len > 0 {
+                    all[f].0[len] = b',';
+                    len += 1;
+                }
+                all[f].0[len] = name[0];
+                all[f].0[len + 1] = name[1];
+                all[f].0[len + 2] = name[2];
+                len += 3;
+            }
+            i += 1;
+        }
+        if len == 0 {
+            let none = b"none";
+            while len < none.len() {
+                all[f].0[len] = none[len];
+                len += 1;
+            }
+        }
+        all[f].1 = len as u8;
+        f += 1;
+    }
+    all
+}
+
+fn note(out: &mut Vec<u8>, n: Note) {
+    let Note { frame, by, kind } = n;
+    raw(out, "{\"frame\":");
+    self::frame(out, frame);
+    raw(out, ",\"by\":\"");
+    raw(out, role(by));
+    raw(out, "\",\"kind\":\"");
+    raw(out, note_kind(kind));
+    raw(out, "\"}");
+}
+
+fn segment(out: &mut Vec<u8>, s: SegmentRecord) {
+    let SegmentRecord { frame, ts, from, flags, seq: SeqNum(seq), ack: SeqNum(ack), len, retransmission } = s;
+    raw(out, "{\"frame\":");
+    self::frame(out, frame);
+    raw(out, ",\"ts\":");
+    timestamp(out, ts);
+    raw(out, ",\"from\":\"");
+    raw(out, role(from));
+    raw(out, "\",\"flags\":\"");
+    self::flags(out, flags);
+    raw(out, "\",\"seq\":");
+    int(out, seq);
+    raw(out, ",\"ack\":");
+    int(out, ack);
+    raw(out, ",\"len\":");
+    int(out, len);
+    raw(out, ",\"retransmission\":");
+    boolean(out, retransmission);
+    out.push(b'}');
+}
+
+fn peers(out: &mut Vec<u8>, p: &Peers) {
+    let Peers { wireshark: Wireshark { tcp_stream, completeness }, zeek } = p;
+    raw(out, "{\"wireshark\":{\"tcp_stream\":");
+    int(out, *tcp_stream);
+    raw(out, ",\"completeness\":");
+    int(out, *completeness);
+    raw(out, "},\"zeek\":");
+    array(out, zeek, self::zeek);
+    out.push(b'}');
+}
+
+fn zeek(out: &mut Vec<u8>, z: &Zeek) {
+    let Zeek { conn_state, history, orig, resp, orig_pkts, resp_pkts } = z;
+    raw(out, "{\"conn_state\":\"");
+    raw(out, conn_state.as_str());
+    raw(out, "\",\"history\":");
+    string(out, history);
+    raw(out, ",\"orig\":\"");
+    addr(out, orig);
+    raw(out, "\",\"resp\":\"");
+    addr(out, resp);
+    raw(out, "\",\"orig_pkts\":");
+    int(out, *orig_pkts);
+    raw(out, ",\"resp_pkts\":");
+    int(out, *resp_pkts);
+    out.push(b'}');
+}
+
+fn role(r: Role) -> &'static str {
+    match r {
+        Role::Client => "client",
+        Role::Server => "server",
+    }
+}
+
+fn role_basis(r: RoleBasis) -> &'static str {
+    match r {
+        RoleBasis::Syn => "syn",
+        RoleBasis::SynAck => "syn_ack",
+        RoleBasis::Port => "port",
+    }
+}
+
+fn note_kind(k: NoteKind) -> &'static str {
+    match k {
+        NoteKind::SynRetransmitted => "syn_retransmitted",
+        NoteKind::SynAckRetransmitted => "syn_ack_retransmitted",
+        NoteKind::FinRetransmitted => "fin_retransmitted",
+        NoteKind::FinIntoTimeWait => "fin_into_time_wait",
+        NoteKind::DataAfterFin => "data_after_fin",
+        NoteKind::RstIgnored => "rst_ignored",
+        NoteKind::StepRetracted => "step_retracted",
+        NoteKind::ImpossibleFlags => "impossible_flags",
+    }
+}
+
+fn array<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, t) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, t);
+    }
+    out.push(b']');
+}
+
+/// `SocketAddr`'s `Display`. IPv4 by hand, since nearly every address is one; IPv6 through std,
+/// whose zero-run compression, `::ffff:a.b.c.d` forms and `%scope` are not worth re-deriving.
+fn addr(out: &mut Vec<u8>, a: &SocketAddr) {
+    match a {
+        SocketAddr::V4(v4) => {
+            let [a, b, c, d] = v4.ip().octets();
+            let mut buf = itoa::Buffer::new();
+            for (i, octet) in [a, b, c, d].into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                raw(out, buf.format(octet));
+            }
+            out.push(b':');
+            raw(out, buf.format(v4.port()));
+        }
+        // Writing to a Vec cannot fail, and std's Display fails only when its writer does.
+        SocketAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+/// `Timestamp`'s JSON number: seconds, a point and all nine decimals, flooring towards
+/// negative infinity (`Timestamp(-1)` is `-1.999999999`).
+fn timestamp(out: &mut Vec<u8>, Timestamp(t): Timestamp) {
+    const NANOS: i64 = Timestamp::NANOS_PER_SEC;
+    int(out, t.div_euclid(NANOS));
+    // Fixed width, so the copy is a few moves rather than a call.
+    let mut frac = *b".000000000";
+    let mut n = t.rem_euclid(NANOS);
+    for digit in frac[1..].iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&frac);
+}
+
+fn frame(out: &mut Vec<u8>, FrameNo(n): FrameNo) {
+    int(out, n);
+}
+
+fn int(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    raw(out, itoa::Buffer::new().format(n));
+}
+
+fn boolean(out: &mut Vec<u8>, b: bool) {
+    raw(out, if b { "true" } else { "false" });
+}
+
+/// A JSON string escaped as serde_json escapes it: `"` and `\` with a backslash, the C0
+/// controls as `\b \t \n \f \r` or `\u00xx` (lower-case hex), everything else (DEL and
+/// non-ASCII included) as is.
+fn string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            b'\t' => b't',
+            b'\n' => b'n',
+            0x0c => b'f',
+            b'\r' => b'r',
+            0x00..=0x1f => b'u',
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
+        if short == b'u' {
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+        } else {
+            out.extend_from_slice(&[b'\\', short]);
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+fn raw(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(s.as_bytes());
+}
