@@ -1,0 +1,201 @@
+//! One connection while it is in the flow table: both endpoints' machines and what the
+//! outputs will want to know about it.
+
+use std::net::SocketAddr;
+
+use crate::decode::Segment;
+use crate::frame::{Duration, FrameNo, Timestamp};
+use crate::peers::PeersTracker;
+use crate::tcp::endpoint::{At, Endpoint};
+use crate::tcp::seq::SeqNum;
+use crate::tcp::state::State;
+use crate::timeline::{
+    Connection, Ending, Endpoints, Initial, Note, NoteKind, Role, RoleBasis, SegmentRecord, Traffic,
+};
+
+pub(super) struct Live {
+    pub(super) id: u64,
+    client: SocketAddr,
+    server: SocketAddr,
+    roles: RoleBasis,
+    /// First sequence number seen from each side of the key ([Key.0→Key.1, Key.1→Key.0]):
+    /// Wireshark's `base_seq`, which decides port reuse.
+    pub(super) base_seq: [Option<SeqNum>; 2],
+    first: (FrameNo, Timestamp),
+    pub(super) last: (FrameNo, Timestamp),
+    traffic: [Traffic; 2],
+    /// [client, server]
+    pub(super) endpoints: [Endpoint; 2],
+    notes: Vec<Note>,
+    first_fin: Option<Role>,
+    simultaneous: bool,
+    reset: Option<(Role, State)>,
+    syn_ack_seen: bool,
+    segments: Option<Vec<SegmentRecord>>,
+    /// Zeek's and Wireshark's view of the same connection.
+    peers: PeersTracker,
+}
+
+impl Live {
+    pub(super) fn new(id: u64, seg: &Segment, at: At, time_wait: Duration, log: bool) -> Live {
+        let f = seg.flags;
+        let (client, server, roles) = if f.syn() && !f.ack() {
+            (seg.src, seg.dst, RoleBasis::Syn)
+        } else if f.syn() && f.ack() {
+            (seg.dst, seg.src, RoleBasis::SynAck)
+        } else if seg.src.port() < seg.dst.port() {
+            (seg.dst, seg.src, RoleBasis::Port)
+        } else {
+            (seg.src, seg.dst, RoleBasis::Port)
+        };
+        let (c0, s0, cw, sw) = match roles {
+            RoleBasis::Syn | RoleBasis::SynAck => (State::Closed, State::Listen, Initial::Closed, Initial::Listening),
+            RoleBasis::Port => (State::Established, State::Established, Initial::MidStream, Initial::MidStream),
+        };
+        Live {
+            id,
+            client,
+            server,
+            roles,
+            base_seq: [None, None],
+            first: (at.frame, at.ts),
+            last: (at.frame, at.ts),
+            traffic: [Traffic::default(); 2],
+            endpoints: [Endpoint::new(c0, cw, at.ts, time_wait), Endpoint::new(s0, sw, at.ts, time_wait)],
+            notes: Vec::new(),
+            first_fin: None,
+            simultaneous: false,
+            reset: None,
+            syn_ack_seen: false,
+            segments: log.then(Vec::new),
+            peers: PeersTracker::new(seg, at.ts),
+        }
+    }
+
+    pub(super) fn apply(&mut self, seg: &Segment, at: At) {
+        let from = if seg.src == self.client && seg.dst == self.server { Role::Client } else { Role::Server };
+        let (s, r) = (from.index(), from.peer().index());
+        self.last = (at.frame, at.ts);
+        self.peers.observe(seg, at.ts);
+        self.traffic[s].packets += 1;
+        self.traffic[s].bytes += u64::from(seg.payload_len);
+        let f = seg.flags;
+        if (f.syn() && (f.fin() || f.rst())) || f.0 & 0x17 == 0 {
+            self.notes.push(Note { frame: at.frame, by: from, kind: NoteKind::ImpossibleFlags });
+        }
+        if f.syn() && f.ack() {
+            self.syn_ack_seen = true;
+        }
+        if let Some(log) = self.segments.as_mut() {
+            let ep = &self.endpoints[s];
+            let retransmission = ep.is_retransmission(seg);
+            log.push(SegmentRecord {
+                frame: at.frame,
+                ts: at.ts,
+                from,
+                flags: f,
+                seq: seg.seq,
+                ack: seg.ack,
+                len: seg.payload_len,
+                retransmission,
+            });
+        }
+        if f.ack() && !f.rst() && self.endpoints[r].fin_implied_by(seg.ack) {
+            // The sender acknowledges one sequence number beyond everything the peer sent: the
+            // peer's FIN, lost before the capture point.
+            self.endpoints[r].infer_sent_fin(at);
+            self.endpoints[s].infer_received_fin(seg.ack.minus(1), at);
+            if self.first_fin.is_none() {
+                self.first_fin = Some(from.peer());
+            }
+        }
+        let sender_before = self.endpoints[s].state();
+        let receiver_before = self.endpoints[r].state();
+        let fin_before = self.endpoints[s].has_sent_fin();
+        self.endpoints[s].on_send(seg, at);
+        if f.fin() && !fin_before {
+            match self.first_fin {
+                None => self.first_fin = Some(from),
+                // The second FIN, sent before its sender had the first: they crossed.
+                Some(_) if self.endpoints[s].state() == State::FinWait1 => self.simultaneous = true,
+                Some(_) => {}
+            }
+        }
+        self.endpoints[r].on_receive(seg, at);
+        if f.rst() && self.reset.is_none() {
+            let receiver_reset =
+                receiver_before != self.endpoints[r].state() && self.endpoints[r].state() == State::Closed;
+            if receiver_reset || sender_before != State::Closed {
+                self.reset = Some((from, sender_before));
+            }
+        }
+        for (role, ep) in [(Role::Client, 0), (Role::Server, 1)] {
+            for (frame, kind) in self.endpoints[ep].notes.drain(..) {
+                self.notes.push(Note { frame, by: role, kind });
+            }
+        }
+    }
+
+    fn ending(&self) -> Ending {
+        let [c, s] = &self.endpoints;
+        let server_refused =
+            s.timeline().first().is_some_and(|t| t.cause == crate::timeline::Cause::Initial(Initial::NoListener));
+        if server_refused {
+            return Ending::Refused;
+        }
+        if let Some((by, state)) = self.reset {
+            return Ending::Reset { by, state };
+        }
+        match (c.has_sent_fin(), s.has_sent_fin(), self.first_fin) {
+            (true, true, _) if self.simultaneous => Ending::SimultaneousClose,
+            (true, true, Some(Role::Client)) => Ending::ClosedByClientFirst,
+            (true, true, _) => Ending::ClosedByServerFirst,
+            (true, false, _) => Ending::HalfClosed { by: Role::Client },
+            (false, true, _) => Ending::HalfClosed { by: Role::Server },
+            (false, false, _) => {
+                if c.state() == State::SynSent && !self.syn_ack_seen {
+                    Ending::UnansweredSyn
+                } else if c.state() == State::Established && s.state() == State::Established {
+                    Ending::StillOpen
+                } else if self.syn_ack_seen && s.state() != State::Established {
+                    Ending::HandshakeIncomplete
+                } else {
+                    Ending::StillOpen
+                }
+            }
+        }
+    }
+
+    /// Both endpoints are where nothing more can happen to them: CLOSED, or a server back in
+    /// LISTEN. (TIME_WAIT is not finished: its timer and retransmitted FINs are still to come.)
+    pub(super) fn finished(&self) -> bool {
+        let progressed = self.endpoints.iter().any(|e| e.timeline().len() > 1);
+        progressed
+            && self
+                .endpoints
+                .iter()
+                .all(|e| matches!(e.state(), State::Closed) || (e.state() == State::Listen && e.timeline().len() > 1))
+    }
+
+    pub(super) fn finish(self) -> Connection {
+        let ending = self.ending();
+        let [c, s] = self.endpoints;
+        Connection {
+            id: self.id,
+            client: self.client,
+            server: self.server,
+            roles: self.roles,
+            first_frame: self.first.0,
+            last_frame: self.last.0,
+            start: self.first.1,
+            end: self.last.1,
+            duration: self.last.1.since(self.first.1),
+            ending,
+            traffic: self.traffic,
+            endpoints: Endpoints { client: c.into_timeline(), server: s.into_timeline() },
+            notes: self.notes,
+            segments: self.segments,
+            peers: self.peers.finish(self.id),
+        }
+    }
+}
