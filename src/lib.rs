@@ -17,6 +17,7 @@ pub mod flow;
 pub mod frame;
 pub mod output;
 pub mod peers;
+mod shards;
 pub mod summary;
 pub mod tcp;
 pub mod timeline;
@@ -32,7 +33,6 @@ use error::{CaptureError, SkipReason};
 use flow::{FlowTable, SegmentLog, Sink};
 use frame::{Duration, Timestamp};
 use tcp::endpoint::At;
-use timeline::Connection;
 
 /// What an analysis is asked to do.
 #[derive(Clone, Debug)]
@@ -43,8 +43,9 @@ pub struct Options {
     /// Capture bytes read so far (record headers included), for a progress display that
     /// runs on another thread. `None`: nobody is watching.
     pub progress: Option<Arc<AtomicU64>>,
-    /// Threads to use: 1 runs everything on the calling thread; more run reading, the flow
-    /// table and the output as a pipeline (see [`pipelined`]). The output is the same.
+    /// Flow tables to run: 1 runs everything on the calling thread; N > 1 runs N tables on
+    /// their own threads, sharded by flow hash behind one reading thread (see `shards`), while
+    /// the calling thread writes the output. The output is the same.
     pub threads: usize,
 }
 
@@ -95,101 +96,35 @@ pub fn analyze_reader(
 }
 
 fn analyze_capture(cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut (impl Sink + Send)) -> Report {
-    let mut table = FlowTable::new(opts.time_wait, opts.segments.clone());
-    if opts.threads > 1 {
-        return pipelined(cap, files, opts, table, sink);
+    // A segment log names connections by their global ids, which shards learn only later.
+    if opts.threads > 1 && opts.segments == SegmentLog::None {
+        return shards::run(cap, files, opts, opts.threads, sink);
     }
+    let mut table = FlowTable::new(opts.time_wait, opts.segments.clone());
     let (report, impossible) = decode_all(cap, files, opts, |seg, at| table.on_segment(seg, at, sink));
-    finish(report, impossible, table, sink)
+    let late = table.late_segments;
+    table.finish(report.last_ts.unwrap_or_default(), sink);
+    finish_report(report, impossible, late)
 }
 
-/// The flow table's last word: its warnings (then the decoder's about impossible flags),
-/// then the connections still open.
-fn finish(mut report: Report, impossible: Option<String>, table: FlowTable, sink: &mut impl Sink) -> Report {
-    report.late_segments = table.late_segments;
-    if table.late_segments > 0 {
+/// The report's last words: the flow table's warning about late segments, then the
+/// decoder's about impossible flags.
+fn finish_report(mut report: Report, impossible: Option<String>, late_segments: u64) -> Report {
+    report.late_segments = late_segments;
+    if late_segments > 0 {
         report.warnings.push(format!(
-            "{} segment(s) arrived more than {} s after their connection had finished; they are counted as TCP but not analysed",
-            table.late_segments,
+            "{late_segments} segment(s) arrived more than {} s after their connection had finished; they are counted as TCP but not analysed",
             flow::QUIET.as_secs_f64()
         ));
     }
     report.warnings.extend(impossible);
-    table.finish(report.last_ts.unwrap_or_default(), sink);
     report
-}
-
-/// Segments travel between the pipeline's threads in batches, so the channel's cost is paid
-/// once per thousand segments rather than once per segment.
-const BATCH: usize = 1024;
-/// Batches (and finished connections) in flight: enough to ride out jitter, few enough to
-/// keep memory flat.
-const IN_FLIGHT: usize = 16;
-
-/// Three stages on three threads: reading and decoding frames; the flow table; and the sink
-/// (serializing and writing finished connections). The flow table still sees every segment in
-/// capture order and the sink every connection in the order the flow table finished them, so
-/// the output is the single-threaded one by construction.
-fn pipelined(
-    cap: Capture,
-    files: Vec<PathBuf>,
-    opts: &Options,
-    mut table: FlowTable,
-    sink: &mut (impl Sink + Send),
-) -> Report {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Segment, At)>>(IN_FLIGHT);
-    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<(Segment, At)>>();
-    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Connection>(IN_FLIGHT * 64);
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            let decoded = decode_all(cap, files, opts, |seg, at| {
-                batch.push((*seg, at));
-                if batch.len() == BATCH {
-                    let next = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    // A closed channel means the consumer is gone; the report still returns.
-                    let _ = tx.send(std::mem::replace(&mut batch, next));
-                }
-            });
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            decoded
-        });
-        let writer = scope.spawn(move || {
-            for conn in done_rx {
-                sink.connection(conn);
-            }
-        });
-        let mut forward = Forward(done_tx);
-        for mut batch in rx {
-            for (seg, at) in batch.drain(..) {
-                table.on_segment(&seg, at, &mut forward);
-            }
-            let _ = recycle_tx.send(batch);
-        }
-        let (report, impossible) = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let report = finish(report, impossible, table, &mut forward);
-        drop(forward);
-        writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        report
-    })
-}
-
-/// Hands finished connections to the sink's thread.
-struct Forward(std::sync::mpsc::SyncSender<Connection>);
-
-impl Sink for Forward {
-    fn connection(&mut self, conn: Connection) {
-        // The sink's thread only stops early by panicking, which `join` re-raises.
-        let _ = self.0.send(conn);
-    }
 }
 
 /// Reads and decodes every frame, counting what is skipped, and hands each TCP segment to
 /// `emit` in capture order. The warning about impossible flag combinations is returned apart:
 /// it follows the flow table's warnings, which the caller appends.
-fn decode_all(
+pub(crate) fn decode_all(
     mut cap: Capture,
     files: Vec<PathBuf>,
     opts: &Options,

@@ -287,3 +287,12 @@ pub struct Connection {
     /// The same connection in other tools' words (Zeek conn_state/history).
     pub peers: crate::peers::Peers,
 }
+
+impl Connection {
+    /// Gives the connection the id a single flow table would have: a sharded run numbers
+    /// each shard's connections apart and renumbers them when it merges (see `shards`).
+    pub(crate) fn renumber(&mut self, id: u64) {
+        self.id = id;
+        self.peers.wireshark.tcp_stream = id;
+    }
+}

@@ -3,7 +3,7 @@
 //! on every value of every enum, and on arbitrary connections.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use proptest::prelude::*;
 
@@ -22,7 +22,7 @@ use tcpstate::timeline::{
 };
 use tcpstate::{analyze, Options, Report};
 
-use crate::support::{public_traces, repo};
+use crate::support::every_capture;
 
 /// Where the two differ, with some context from each; `None` when they are equal.
 fn mismatch(conn: &Connection) -> Option<String> {
@@ -49,24 +49,9 @@ fn assert_same(conn: &Connection) {
     }
 }
 
-/// Every capture under `dir`, recursively.
-fn captures_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            captures_under(&path, out);
-        } else if path.extension().is_some_and(|e| e == "pcap" || e == "pcapng" || e == "gz") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn every_connection_of_every_capture_encodes_as_serde_does() {
-    let mut captures = Vec::new();
-    captures_under(&repo("fixtures"), &mut captures);
-    captures_under(&public_traces(), &mut captures);
-    captures.sort();
+    let captures = every_capture();
     let (mut connections, mut failures) = (0, Vec::new());
     for path in &captures {
         for segments in [SegmentLog::None, SegmentLog::All] {

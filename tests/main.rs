@@ -14,6 +14,7 @@ mod peers;
 mod public_traces;
 mod report;
 mod scenarios;
+mod shards;
 mod summary;
 mod support;
 mod truth;

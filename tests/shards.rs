@@ -1,0 +1,139 @@
+//! `--threads N` shards the flow table; its output must be the single-threaded one, in the
+//! same order, with the same ids: on every capture we have and on a crafted capture built to
+//! make the shards disagree (port reuse, late segments, timers firing in long gaps, ties).
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use tcpstate::timeline::Connection;
+use tcpstate::{analyze, analyze_reader, Options, Report};
+
+use crate::pcapwriter::{addr, Capture, Pcap, Seg, ACK, FIN, RST};
+use crate::support::every_capture;
+
+/// Everything a run produces, in delivery order, as comparable text.
+fn outcome(report: &Report, conns: &[Connection]) -> (String, Vec<String>) {
+    let report = format!(
+        "frames {:?} warnings {:?} late {} first {:?} last {:?}",
+        report.frames, report.warnings, report.late_segments, report.first_ts, report.last_ts
+    );
+    (report, conns.iter().map(|c| serde_json::to_string(c).unwrap()).collect())
+}
+
+fn run_file(path: &Path, threads: usize) -> (String, Vec<String>) {
+    let opts = Options { threads, ..Options::default() };
+    let mut conns = Vec::new();
+    let report =
+        analyze(&[path.to_path_buf()], &opts, &mut conns).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    outcome(&report, &conns)
+}
+
+fn run_bytes(bytes: &[u8], threads: usize) -> (String, Vec<String>) {
+    let opts = Options { threads, ..Options::default() };
+    let mut conns = Vec::new();
+    let input = Box::new(Cursor::new(bytes.to_vec()));
+    let report = analyze_reader(Path::new("stress"), input, &opts, &mut conns).unwrap();
+    outcome(&report, &conns)
+}
+
+#[test]
+fn shards_deliver_what_one_table_delivers_on_every_capture() {
+    let captures: Vec<PathBuf> = every_capture();
+    assert!(captures.len() >= 100, "found only {} captures", captures.len());
+    for path in &captures {
+        let one = run_file(path, 1);
+        for threads in [2, 3, 5] {
+            let many = run_file(path, threads);
+            assert_eq!(one.0, many.0, "{} with {threads} shards: report", path.display());
+            assert_eq!(one.1.len(), many.1.len(), "{} with {threads} shards: connections", path.display());
+            for (i, (a, b)) in one.1.iter().zip(&many.1).enumerate() {
+                assert_eq!(a, b, "{} with {threads} shards: delivery {i}", path.display());
+            }
+        }
+    }
+}
+
+/// A deterministic mess: 40 client ports on 3 servers, so 4-tuples are reused many times
+/// (new SYNs with new sequence numbers), connections closed by FIN, reset, or left open;
+/// stray segments long after a close (late); bursts sharing one timestamp; and gaps longer
+/// than TIME_WAIT plus the quiet time, so many timers fire at one segment.
+fn stress() -> Vec<u8> {
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut cap = Capture::new();
+    let mut t: i64 = 1_700_000_000_000_000_000;
+    for round in 0..600u32 {
+        let c = addr(&format!("10.0.{}.{}:{}", next(2), 1 + next(4), 40000 + next(10)));
+        let s = addr(&format!("192.0.2.{}:{}", 1 + next(3), [80, 443][next(2) as usize]));
+        let isn = 1000 + round * 7919;
+        let sisn = 5000 + round * 104_729;
+        let mut segs = vec![
+            Seg::syn(c, s).seq(isn),
+            Seg::syn_ack(s, c).seq(sisn).ack_no(isn + 1),
+            Seg::ack(c, s).seq(isn + 1).ack_no(sisn + 1),
+            Seg::ack(c, s).seq(isn + 1).ack_no(sisn + 1).payload(10),
+        ];
+        match next(5) {
+            0 => segs.push(Seg::new(c, s, RST | ACK).seq(isn + 11).ack_no(sisn + 1)),
+            1 => {}
+            2 => segs.extend([
+                Seg::new(s, c, FIN | ACK).seq(sisn + 1).ack_no(isn + 11),
+                Seg::new(c, s, FIN | ACK).seq(isn + 11).ack_no(sisn + 2),
+                Seg::ack(s, c).seq(sisn + 2).ack_no(isn + 12),
+            ]),
+            _ => segs.extend([
+                Seg::new(c, s, FIN | ACK).seq(isn + 11).ack_no(sisn + 1),
+                Seg::ack(s, c).seq(sisn + 1).ack_no(isn + 12),
+                Seg::new(s, c, FIN | ACK).seq(sisn + 1).ack_no(isn + 12),
+                Seg::ack(c, s).seq(isn + 12).ack_no(sisn + 2),
+            ]),
+        }
+        for seg in segs {
+            // One in four segments shares the previous timestamp.
+            t += if next(4) == 0 { 0 } else { 1 + next(3_000_000) as i64 };
+            cap = cap.segment(seg.at_ns(t));
+        }
+        if next(10) == 0 {
+            // A stray ACK on an old tuple: late if its connection was delivered.
+            let old = addr(&format!("10.0.0.1:{}", 40000 + next(10)));
+            cap = cap.segment(Seg::ack(old, addr("192.0.2.1:80")).seq(7).ack_no(9).at_ns(t));
+        }
+        if next(40) == 0 {
+            // Longer than TIME_WAIT and the quiet time together: timers cascade at one segment.
+            t += 75_000_000_000;
+        }
+    }
+    cap.pcap(Pcap::default())
+}
+
+#[test]
+fn shards_deliver_what_one_table_delivers_on_port_reuse_gaps_and_ties() {
+    let bytes = stress();
+    let one = run_bytes(&bytes, 1);
+    assert!(one.1.len() > 500, "{} connections", one.1.len());
+    assert!(!one.0.contains("late 0 "), "the stress capture has late segments: {}", one.0);
+    let tuples: std::collections::HashSet<(String, String)> = one
+        .1
+        .iter()
+        .map(|c| {
+            let v: serde_json::Value = serde_json::from_str(c).unwrap();
+            (v["client"].to_string(), v["server"].to_string())
+        })
+        .collect();
+    assert!(
+        one.1.len() > tuples.len() + 200,
+        "{} connections on {} 4-tuples: too little reuse",
+        one.1.len(),
+        tuples.len()
+    );
+    for threads in [2, 3, 4, 7] {
+        let many = run_bytes(&bytes, threads);
+        assert_eq!(one.0, many.0, "{threads} shards: report");
+        assert_eq!(one.1, many.1, "{threads} shards: deliveries");
+    }
+}
