@@ -156,6 +156,10 @@ impl Endpoint {
     /// was taken as received) means the two segments crossed: the receive is replayed after
     /// the send. A retransmission that contradicts one means the received segment was lost.
     fn observe(&mut self, event: Event, flags: TcpFlags, at: At, first_time: bool) {
+        if next(self.state, event, self.open).is_none() && admissible(self.state, event) {
+            // Most segments: data or an ACK that moves nothing and contradicts nothing.
+            return;
+        }
         let cause = if event.is_send() { Cause::Sent(flags.control()) } else { Cause::Received(flags.control()) };
         let mut retracted = Vec::new();
         if next(self.state, event, self.open).is_none() && !admissible(self.state, event) {
