@@ -1,5 +1,6 @@
 //! All integration tests, one binary (see Cargo.toml `autotests = false`).
 
+mod alloc;
 mod capture_errors;
 mod capture_formats;
 mod capture_proptest;
