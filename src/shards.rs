@@ -15,7 +15,7 @@
 //! incarnation; at the end, timers due by then and the rest in id order.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread;
 
@@ -53,6 +53,15 @@ impl Batch {
             owner: Vec::with_capacity(BATCH),
             segments: (0..shards).map(|_| Vec::with_capacity(BATCH / shards + BATCH / 8)).collect(),
         }
+    }
+
+    /// An emptied batch, to be filled again from `first`.
+    fn reuse(mut self, first: u64) -> Batch {
+        self.first = first;
+        self.clock.clear();
+        self.owner.clear();
+        self.segments.iter_mut().for_each(Vec::clear);
+        self
     }
 }
 
@@ -114,16 +123,20 @@ pub(crate) fn run(
     let shards = shards.clamp(2, usize::from(u8::MAX));
     let (work_tx, work_rx): (Vec<_>, Vec<_>) = (0..shards).map(|_| sync_channel::<Work>(IN_FLIGHT)).unzip();
     let (done_tx, done_rx): (Vec<_>, Vec<_>) = (0..shards).map(|_| sync_channel::<Done>(IN_FLIGHT)).unzip();
+    // Batches come back from the last shard to finish with them: half a megabyte each, so
+    // reusing them saves the allocator mapping and faulting in fresh pages every time.
+    let (spent_tx, spent_rx) = channel::<Batch>();
     thread::scope(|scope| {
         let reader = thread::Builder::new()
             .name("reader".into())
-            .spawn_scoped(scope, move || read(cap, files, opts, work_tx))
+            .spawn_scoped(scope, move || read(cap, files, opts, work_tx, spent_rx))
             .unwrap_or_else(|e| panic!("cannot start the reading thread: {e}"));
         for (me, (rx, tx)) in work_rx.into_iter().zip(done_tx).enumerate() {
             let time_wait = opts.time_wait;
+            let spent = spent_tx.clone();
             thread::Builder::new()
                 .name(format!("shard {me}"))
-                .spawn_scoped(scope, move || shard(me, FlowTable::new(time_wait, SegmentLog::None), rx, tx))
+                .spawn_scoped(scope, move || shard(me, FlowTable::new(time_wait, SegmentLog::None), rx, tx, spent))
                 .unwrap_or_else(|e| panic!("cannot start a shard thread: {e}"));
         }
         let late = merge(&done_rx, sink);
@@ -133,7 +146,13 @@ pub(crate) fn run(
 }
 
 /// The reading thread: decodes every frame and deals the segments out by flow hash.
-fn read(cap: Capture, files: Vec<PathBuf>, opts: &Options, work: Vec<SyncSender<Work>>) -> (Report, Option<String>) {
+fn read(
+    cap: Capture,
+    files: Vec<PathBuf>,
+    opts: &Options,
+    work: Vec<SyncSender<Work>>,
+    spent: Receiver<Batch>,
+) -> (Report, Option<String>) {
     use std::hash::BuildHasher;
     let shards = work.len();
     let hasher = foldhash::fast::FixedState::default();
@@ -156,7 +175,8 @@ fn read(cap: Capture, files: Vec<PathBuf>, opts: &Options, work: Vec<SyncSender<
         }
         next += 1;
         if batch.clock.len() == BATCH {
-            send(std::mem::replace(&mut batch, Batch::new(next, shards)));
+            let fresh = spent.try_recv().map_or_else(|_| Batch::new(next, shards), |b| b.reuse(next));
+            send(std::mem::replace(&mut batch, fresh));
         }
     });
     if !batch.clock.is_empty() {
@@ -170,7 +190,7 @@ fn read(cap: Capture, files: Vec<PathBuf>, opts: &Options, work: Vec<SyncSender<
 }
 
 /// One shard: its flow table, run on every instant of the clock and on its own segments.
-fn shard(me: usize, mut table: FlowTable, work: Receiver<Work>, done: SyncSender<Done>) {
+fn shard(me: usize, mut table: FlowTable, work: Receiver<Work>, done: SyncSender<Done>, spent: Sender<Batch>) {
     for item in work {
         let mut report = Done::default();
         match item {
@@ -190,6 +210,10 @@ fn shard(me: usize, mut table: FlowTable, work: Receiver<Work>, done: SyncSender
                         }
                         None => table.fire_timers(at.ts, &mut placing),
                     }
+                }
+                if let Some(batch) = Arc::into_inner(batch) {
+                    // The reader may have finished already; then the batch is simply dropped.
+                    let _ = spent.send(batch);
                 }
                 if done.send(report).is_err() {
                     return;
