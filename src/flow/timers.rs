@@ -78,7 +78,7 @@ impl Timers {
     pub fn push(&mut self, due: Timestamp, id: u64, timer: Timer, key: Key) {
         let t = Due { due, id, timer, key };
         let fifo = &mut self.fifo[timer as usize];
-        if fifo.back().is_none_or(|last| *last <= t) {
+        if fifo.back().map_or(true, |last| *last <= t) {
             fifo.push_back(t);
         } else {
             self.stragglers.push(Reverse(t));
@@ -94,7 +94,7 @@ impl Timers {
         let mut best: Option<(Due, Option<usize>)> = self.stragglers.peek().map(|r| (r.0, None));
         for (i, fifo) in self.fifo.iter().enumerate() {
             if let Some(front) = fifo.front() {
-                if best.is_none_or(|(b, _)| *front < b) {
+                if best.map_or(true, |(b, _)| *front < b) {
                     best = Some((*front, Some(i)));
                 }
             }
