@@ -14,6 +14,7 @@
 //! timers first (by due time, then id, as the timer heap orders them), then a superseded
 //! incarnation; at the end, timers due by then and the rest in id order.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use std::thread;
 
 use crate::capture::Capture;
 use crate::decode::Segment;
-use crate::flow::{FlowTable, Key, SegmentLog, Sink, Why};
+use crate::flow::{FlowTable, SegmentLog, Sink, Why};
 use crate::frame::Timestamp;
 use crate::tcp::endpoint::At;
 use crate::timeline::Connection;
@@ -153,9 +154,7 @@ fn read(
     work: Vec<SyncSender<Work>>,
     spent: Receiver<Batch>,
 ) -> (Report, Option<String>) {
-    use std::hash::BuildHasher;
     let shards = work.len();
-    let hasher = foldhash::fast::FixedState::default();
     let mut batch = Batch::new(0, shards);
     let mut next = 0u64;
     let send = |batch: Batch| {
@@ -167,7 +166,7 @@ fn read(
     };
     let decoded = decode_all(cap, files, opts, |seg, at| {
         // The high bits of hash × shards: an even split without a division per segment.
-        let owner = ((u128::from(hasher.hash_one(Key::of(seg).0)) * shards as u128) >> 64) as usize;
+        let owner = ((u128::from(spread(seg)) * shards as u128) >> 64) as usize;
         batch.clock.push(at);
         batch.owner.push(owner as u8);
         if let Some(mine) = batch.segments.get_mut(owner) {
@@ -187,6 +186,25 @@ fn read(
         let _ = tx.send(Work::End(end));
     }
     decoded
+}
+
+/// Which shard a segment goes to, as a 64-bit hash of its 4-tuple. Both directions must agree:
+/// XOR of one word per endpoint is symmetric and needs no ordering of the addresses, which
+/// matters here because the reading thread is the pipeline's narrowest stage. A capture
+/// crafted to collide only loads one shard more; the flow tables' own hashes are keyed.
+fn spread(seg: &Segment) -> u64 {
+    let word = |addr: &SocketAddr| -> u64 {
+        let port = u64::from(addr.port());
+        match addr {
+            SocketAddr::V4(a) => u64::from(a.ip().to_bits()) << 16 | port,
+            SocketAddr::V6(a) => {
+                let ip = a.ip().to_bits();
+                (ip as u64) ^ ((ip >> 64) as u64).rotate_left(17) ^ port << 48
+            }
+        }
+    };
+    let h = word(&seg.src) ^ word(&seg.dst);
+    (h ^ h >> 29).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// One shard: its flow table, run on every instant of the clock and on its own segments.

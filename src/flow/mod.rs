@@ -11,7 +11,7 @@ mod timers;
 
 use std::collections::hash_map::Entry;
 
-pub(crate) use key::Key;
+use key::Key;
 use live::Live;
 use timers::{Timer, Timers};
 
