@@ -30,9 +30,9 @@ use crate::{decode_all, finish_report, Options, Report};
 
 /// Segments per batch: the channels' cost is paid once per batch, and every shard walks the
 /// whole batch's clock, so batches should be large but stay in cache (a few hundred kB).
-const BATCH: usize = 4096;
+const BATCH: usize = 2048;
 /// Batches in flight per shard: enough to ride out jitter, few enough to keep memory flat.
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 6;
 
 /// The reader's output, shared by all shards.
 struct Batch {

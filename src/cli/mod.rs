@@ -3,6 +3,7 @@
 mod analyze;
 mod check;
 mod diagram;
+pub(crate) mod malloc;
 mod progress;
 mod report;
 mod states;
