@@ -19,6 +19,9 @@ use crate::frame::{FrameNo, Timestamp};
 
 /// Start size of the reader's buffer: every pcap record Wireshark accepts (256 KiB) fits.
 const INITIAL_BUFFER: usize = 1 << 20;
+/// Most bytes asked of the stream at once: the bytes just read are then still in the CPU's
+/// cache when they are parsed, while a whole buffer's worth would push them out.
+const READ_CHUNK: usize = 256 << 10;
 /// No record may declare more than this (Wireshark's own pcapng block limit): a lying length
 /// field gets a message, not an allocation.
 pub(super) const MAX_RECORD: u64 = 16 << 20;
@@ -47,6 +50,8 @@ struct Tracked<R> {
 
 impl<R: Read> Read for Tracked<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len().min(READ_CHUNK);
+        let buf = buf.get_mut(..len).unwrap_or_default();
         let r = loop {
             match self.inner.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
