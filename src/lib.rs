@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use capture::{Capture, Frame, Warning};
+use capture::{Capture, Warning};
 use decode::Segment;
 use error::{CaptureError, SkipReason};
 use flow::{FlowTable, SegmentLog, Sink};
@@ -131,18 +131,17 @@ pub(crate) fn decode_all(
     mut emit: impl FnMut(&Segment, At),
 ) -> (Report, Option<String>) {
     let mut report = Report { files, ..Report::default() };
-    let mut frame = Frame::default();
     let mut unsupported: BTreeMap<i32, ()> = BTreeMap::new();
     let mut impossible: (u64, Option<String>) = (0, None);
-    while cap.next_into(&mut frame) {
+    while let Some((frame, data)) = cap.next_frame() {
         report.frames.total += 1;
         if let Some(p) = &opts.progress {
             // A pcap record header is 16 bytes: exact for pcap, close for pcapng.
-            p.fetch_add(frame.data.len() as u64 + 16, Ordering::Relaxed);
+            p.fetch_add(data.len() as u64 + 16, Ordering::Relaxed);
         }
         report.first_ts.get_or_insert(frame.ts);
         report.last_ts = Some(report.last_ts.map_or(frame.ts, |l| l.max(frame.ts)));
-        match decode::decode(frame.linktype, &frame.data) {
+        match decode::decode(frame.linktype, data) {
             Ok(seg) => {
                 report.frames.tcp += 1;
                 if seg.flags.impossible() {

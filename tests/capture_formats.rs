@@ -332,6 +332,40 @@ fn rotated_files_merge_into_one_connection_numbered_in_time_order() {
 }
 
 #[test]
+fn merged_inputs_lend_each_frame_its_own_bytes_across_buffer_refills() {
+    // Two inputs of some 3 MiB each, frames alternating between them: each input refills its
+    // 1 MiB read buffer while the other's next frame waits, unconsumed, in its own buffer.
+    let bytes = |input: usize, k: usize| -> Vec<u8> {
+        (0..60 + k * 37 % 2900).map(|i| (k * 7 + i + input * 101) as u8).collect()
+    };
+    let frames = 2000;
+    let write = |input: usize| {
+        (0..frames)
+            .fold(Capture::new(), |c, k| c.frame(Some(START_NS + (2 * k + input) as i64 * 1_000_000), bytes(input, k)))
+    };
+    let inputs = [write(0).pcap(Pcap::default()), write(1).pcapng(false)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let name = PathBuf::from(format!("input-{i}"));
+            tcpstate::capture::Input::from_reader(&name, Box::new(std::io::Cursor::new(b))).unwrap()
+        })
+        .collect();
+    let mut cap = tcpstate::capture::Capture::from_inputs(inputs);
+    let mut seen = 0;
+    while let Some((frame, data)) = cap.next_frame() {
+        let k = frame.no_in_input.0 as usize - 1;
+        assert_eq!((frame.input, k), (seen % 2, seen / 2), "frame {}", frame.no.0);
+        assert_eq!(data, bytes(frame.input, k), "frame {} ({} of input {})", frame.no.0, k + 1, frame.input);
+        assert_eq!(frame.orig_len as usize, data.len());
+        seen += 1;
+        assert_eq!(frame.no.0, seen as u64);
+    }
+    assert_eq!(seen, 2 * frames);
+    assert!(cap.warnings.is_empty(), "{:?}", cap.warnings);
+}
+
+#[test]
 fn compressed_captures_are_recognised_by_content() {
     // Made with `gzip -n -c ethernet.pcap > ethernet.pcap.gz` and `zstd -19 -c ... >
     // ethernet.bin`: the name says nothing about the format.

@@ -6,7 +6,6 @@
 use pcap_parser::pcapng::{Block, InterfaceDescriptionBlock, OptionCode, UnknownBlock};
 use pcap_parser::{PcapBlockOwned, PcapNGOption};
 
-use super::Frame;
 use crate::frame::Timestamp;
 
 /// pcapng's obsolete Packet Block (type 2), which pcap-parser leaves as an unknown block:
@@ -56,11 +55,22 @@ pub(super) struct Interface {
 
 /// What one block turned out to be.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Taken {
-    /// A packet: `out` was filled.
-    Frame,
+pub(super) enum Taken<'a> {
+    /// A packet, its bytes still in the block.
+    Frame(Packet<'a>),
     /// A header, interface, statistics, name-resolution, custom or unknown block.
     Meta,
+}
+
+/// One packet's metadata and captured bytes, borrowed from the reader's buffer: the hot path
+/// copies nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Packet<'a> {
+    pub(super) ts: Timestamp,
+    pub(super) linktype: i32,
+    /// Length on the wire; `data` may be shorter (snap length).
+    pub(super) orig_len: u32,
+    pub(super) data: &'a [u8],
 }
 
 impl Layout {
@@ -104,8 +114,8 @@ impl Layout {
             .then(|| format!("block length fields disagree (leading {first}, trailing {trailing})"))
     }
 
-    /// Interprets one block; fills `out` when it is a packet.
-    pub(super) fn take(&mut self, block: PcapBlockOwned<'_>, out: &mut Frame) -> Result<Taken, String> {
+    /// Interprets one block; a packet's bytes stay where the block has them.
+    pub(super) fn take<'a>(&mut self, block: PcapBlockOwned<'a>) -> Result<Taken<'a>, String> {
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
                 self.format = Format::Pcap {
@@ -124,14 +134,13 @@ impl Layout {
                 };
                 let frac_ns = i64::from(b.ts_usec) * if nanos { 1 } else { 1000 };
                 let ts = Timestamp::from_parts(i64::from(b.ts_sec), frac_ns);
-                self.fill(out, ts, linktype, b.origlen, b.data, b.caplen);
-                Ok(Taken::Frame)
+                Ok(Taken::Frame(self.packet(ts, linktype, b.origlen, b.data, b.caplen)))
             }
-            PcapBlockOwned::NG(block) => self.take_ng(block, out),
+            PcapBlockOwned::NG(block) => self.take_ng(block),
         }
     }
 
-    fn take_ng(&mut self, block: Block<'_>, out: &mut Frame) -> Result<Taken, String> {
+    fn take_ng<'a>(&mut self, block: Block<'a>) -> Result<Taken<'a>, String> {
         if let Block::SectionHeader(shb) = &block {
             // Interface ids are per section: a new section starts over.
             self.format = Format::PcapNg { big_endian: shb.big_endian(), interfaces: Vec::new() };
@@ -151,8 +160,7 @@ impl Layout {
                 // length by the block already.
                 let iface = lookup(interfaces, epb.if_id)?;
                 let ts = iface.timestamp(epb.ts_high, epb.ts_low);
-                self.fill(out, ts, iface.linktype, epb.origlen, epb.data, epb.caplen);
-                Ok(Taken::Frame)
+                Ok(Taken::Frame(self.packet(ts, iface.linktype, epb.origlen, epb.data, epb.caplen)))
             }
             Block::SimplePacket(spb) => {
                 check_lengths(spb.block_len1, spb.block_len2)?;
@@ -165,15 +173,13 @@ impl Layout {
                     snap => spb.origlen.min(snap),
                 };
                 let ts = self.last_ts;
-                self.fill(out, ts, iface.linktype, spb.origlen, spb.data, caplen);
-                Ok(Taken::Frame)
+                Ok(Taken::Frame(self.packet(ts, iface.linktype, spb.origlen, spb.data, caplen)))
             }
             Block::Unknown(ub) if native(ub.block_type, big_endian) == OBSOLETE_PACKET_BLOCK => {
                 let packet = obsolete_packet(&ub, big_endian)?;
                 let iface = lookup(interfaces, packet.if_id)?;
                 let ts = iface.timestamp(packet.ts_high, packet.ts_low);
-                self.fill(out, ts, iface.linktype, packet.origlen, packet.data, packet.caplen);
-                Ok(Taken::Frame)
+                Ok(Taken::Frame(self.packet(ts, iface.linktype, packet.origlen, packet.data, packet.caplen)))
             }
             Block::Unknown(ub) => {
                 check_lengths(ub.block_len1, ub.block_len2)?;
@@ -185,14 +191,10 @@ impl Layout {
         }
     }
 
-    fn fill(&mut self, out: &mut Frame, ts: Timestamp, linktype: i32, orig_len: u32, data: &[u8], caplen: u32) {
+    fn packet<'a>(&mut self, ts: Timestamp, linktype: i32, orig_len: u32, data: &'a [u8], caplen: u32) -> Packet<'a> {
         let n = usize::try_from(caplen).unwrap_or(usize::MAX).min(data.len());
-        out.ts = ts;
-        out.linktype = linktype;
-        out.orig_len = orig_len;
-        out.data.clear();
-        out.data.extend_from_slice(data.get(..n).unwrap_or(data));
         self.last_ts = ts;
+        Packet { ts, linktype, orig_len, data: data.get(..n).unwrap_or(data) }
     }
 }
 
@@ -350,11 +352,9 @@ mod tests {
             data: &[1, 2, 3, 4, 5, 0, 0, 0],
             block_len2: 24,
         };
-        let mut out = Frame::default();
-        let got = layout.take(PcapBlockOwned::NG(Block::SimplePacket(spb)), &mut out);
-        assert_eq!(got, Ok(Taken::Frame));
-        assert_eq!(out.data, [1, 2, 3, 4, 5]);
-        assert_eq!((out.orig_len, out.ts), (9, Timestamp(42)));
+        let got = layout.take(PcapBlockOwned::NG(Block::SimplePacket(spb)));
+        let packet = Packet { ts: Timestamp(42), linktype: 1, orig_len: 9, data: &[1, 2, 3, 4, 5] };
+        assert_eq!(got, Ok(Taken::Frame(packet)));
     }
 
     #[test]

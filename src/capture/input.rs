@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -18,6 +19,9 @@ use crate::frame::{FrameNo, Timestamp};
 
 /// Start size of the reader's buffer: every pcap record Wireshark accepts (256 KiB) fits.
 const INITIAL_BUFFER: usize = 1 << 20;
+/// Most bytes asked of the stream at once: the bytes just read are then still in the CPU's
+/// cache when they are parsed, while a whole buffer's worth would push them out.
+const READ_CHUNK: usize = 256 << 10;
 /// No record may declare more than this (Wireshark's own pcapng block limit): a lying length
 /// field gets a message, not an allocation.
 pub(super) const MAX_RECORD: u64 = 16 << 20;
@@ -46,6 +50,8 @@ struct Tracked<R> {
 
 impl<R: Read> Read for Tracked<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len().min(READ_CHUNK);
+        let buf = buf.get_mut(..len).unwrap_or_default();
         let r = loop {
             match self.inner.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -78,6 +84,10 @@ pub struct Input {
     /// Records read from this input, for messages that name its own frame number.
     records: u64,
     layout: Layout,
+    /// Length of the record whose frame was returned last: it is consumed at the next read.
+    unconsumed: usize,
+    /// Where that frame's bytes are in the reader's buffer.
+    head: Range<usize>,
     buffer_size: usize,
     done: bool,
     last_ts: Option<Timestamp>,
@@ -117,6 +127,8 @@ impl Input {
             offset: 0,
             records: 0,
             layout: Layout::default(),
+            unconsumed: 0,
+            head: 0..0,
             buffer_size: INITIAL_BUFFER,
             done: false,
             last_ts: None,
@@ -139,25 +151,45 @@ impl Input {
         warnings.push(Warning { at: self.location(offset), what });
     }
 
-    /// Reads the next frame into `out`; `false` at the end of the input. Damage after the
-    /// header ends the input early, with a warning.
-    pub fn next_into(&mut self, out: &mut Frame, warnings: &mut Vec<Warning>) -> bool {
+    /// Reads the next frame; `None` at the end of the input. Its bytes are [`Input::head_data`]
+    /// until the next call: the record stays in the reader's buffer, unconsumed, so nothing is
+    /// copied. Damage after the header ends the input early, with a warning.
+    pub fn next_frame(&mut self, warnings: &mut Vec<Warning>) -> Option<Frame> {
+        // `consume` moves the unread rest of the buffer to its front whenever more than half
+        // of it has been read; `refill` does that anyway before it reads, by when only the tail
+        // of a record cut by the buffer's end is left to move.
+        self.reader.consume_noshift(std::mem::take(&mut self.unconsumed));
+        self.head = 0..0;
         while !self.done {
             let problem = match self.reader.next() {
                 Ok((len, block)) => {
-                    let taken = self.layout.take(block, out);
-                    self.reader.consume(len);
+                    let taken = self.layout.take(block);
                     let at = self.offset;
                     self.offset += len as u64;
                     match taken {
-                        Ok(Taken::Frame) => {
+                        Ok(Taken::Frame(packet)) => {
+                            // The packet borrows the buffer the reader is about to lend again:
+                            // keep where its bytes are, not the borrow.
+                            let (start, n) = (packet.data.as_ptr() as usize, packet.data.len());
+                            let frame = Frame {
+                                ts: packet.ts,
+                                linktype: packet.linktype,
+                                orig_len: packet.orig_len,
+                                offset: at,
+                                no_in_input: FrameNo(self.records + 1),
+                                ..Frame::default()
+                            };
+                            let from = start.saturating_sub(self.reader.data().as_ptr() as usize);
+                            self.head = from..from.saturating_add(n);
+                            self.unconsumed = len;
                             self.records += 1;
-                            out.offset = at;
-                            out.no_in_input = FrameNo(self.records);
-                            self.check_order(out.ts, at);
-                            return true;
+                            self.check_order(frame.ts, at);
+                            return Some(frame);
                         }
-                        Ok(Taken::Meta) => continue,
+                        Ok(Taken::Meta) => {
+                            self.reader.consume_noshift(len);
+                            continue;
+                        }
                         Err(what) => Problem::Corrupt(at, what),
                     }
                 }
@@ -189,7 +221,13 @@ impl Input {
             }
         }
         self.report_order(warnings);
-        false
+        None
+    }
+
+    /// The captured bytes of the frame [`Input::next_frame`] returned last (empty once the
+    /// input has ended).
+    pub fn head_data(&self) -> &[u8] {
+        self.reader.data().get(self.head.clone()).unwrap_or_default()
     }
 
     /// The parser needs more bytes than the buffer holds. Judge the record's declared length

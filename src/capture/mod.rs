@@ -15,13 +15,14 @@ use crate::error::{CaptureError, Location};
 use crate::frame::{FrameNo, Timestamp};
 pub use input::Input;
 
-/// One captured frame, copied into a buffer that is reused for every frame of its input.
-#[derive(Debug, Default, Clone)]
+/// Where and when one captured frame is; its bytes are lent beside it by
+/// [`Capture::next_frame`], straight from the reader's buffer.
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Frame {
     pub no: FrameNo,
     pub ts: Timestamp,
     pub linktype: i32,
-    /// Length on the wire; `data` may be shorter (snap length).
+    /// Length on the wire; the captured bytes may be fewer (snap length).
     pub orig_len: u32,
     /// Byte offset of the frame's record in its (decompressed) input, for messages.
     pub offset: u64,
@@ -29,7 +30,6 @@ pub struct Frame {
     pub input: usize,
     /// The frame's number within its own input (equal to `no` when there is one input).
     pub no_in_input: FrameNo,
-    pub data: Vec<u8>,
 }
 
 /// A problem that does not stop the analysis (a file cut short mid-record, ...).
@@ -50,8 +50,11 @@ impl std::fmt::Display for Warning {
 /// Wireshark's numbers.
 pub struct Capture {
     inputs: Vec<Input>,
-    /// The next frame of each input, if it has one.
+    /// The next frame of each input, if it has one; its bytes wait in the input's buffer.
     heads: Vec<Option<Frame>>,
+    /// The input whose head the last call lent out: it reads on at the next call, once the
+    /// borrow of its bytes has ended.
+    lent: Option<usize>,
     next_no: u64,
     pub warnings: Vec<Warning>,
 }
@@ -65,37 +68,33 @@ impl Capture {
 
     /// Merges inputs opened by the caller (e.g. [`Input::from_reader`]).
     pub fn from_inputs(inputs: Vec<Input>) -> Capture {
-        let mut cap =
-            Capture { heads: (0..inputs.len()).map(|_| None).collect(), inputs, next_no: 0, warnings: Vec::new() };
+        let mut cap = Capture { heads: vec![None; inputs.len()], inputs, lent: None, next_no: 0, warnings: Vec::new() };
         for i in 0..cap.inputs.len() {
-            cap.advance(i, Frame::default());
+            cap.advance(i);
         }
         cap
     }
 
-    fn advance(&mut self, i: usize, mut buf: Frame) {
+    fn advance(&mut self, i: usize) {
         let (Some(input), Some(head)) = (self.inputs.get_mut(i), self.heads.get_mut(i)) else {
             return;
         };
-        buf.input = i;
-        let got = input.next_into(&mut buf, &mut self.warnings);
-        *head = got.then_some(buf);
+        *head = input.next_frame(&mut self.warnings).map(|f| Frame { input: i, ..f });
     }
 
-    /// The next frame in timestamp order (ties go to the earlier input, then file order).
-    /// `out`'s buffer is swapped with the input's so neither allocates per frame.
+    /// The next frame in timestamp order (ties go to the earlier input, then file order), and
+    /// its captured bytes, borrowed from its input's read buffer until the next call.
     /// A damaged input ends early with a warning (see [`Capture::warnings`]); the others go on.
-    pub fn next_into(&mut self, out: &mut Frame) -> bool {
-        let pick =
-            self.heads.iter().enumerate().filter_map(|(i, h)| h.as_ref().map(|f| (f.ts, i))).min().map(|(_, i)| i);
-        let Some(mut head) = pick.and_then(|i| self.heads.get_mut(i)).and_then(Option::take) else {
-            return false;
-        };
-        std::mem::swap(out, &mut head);
+    pub fn next_frame(&mut self) -> Option<(Frame, &[u8])> {
+        if let Some(i) = self.lent.take() {
+            self.advance(i);
+        }
+        let (_, i) = self.heads.iter().enumerate().filter_map(|(i, h)| h.as_ref().map(|f| (f.ts, i))).min()?;
+        let mut frame = self.heads.get(i).copied().flatten()?;
         self.next_no += 1;
-        out.no = FrameNo(self.next_no);
-        self.advance(out.input, head);
-        true
+        frame.no = FrameNo(self.next_no);
+        self.lent = Some(i);
+        Some((frame, self.inputs.get(i)?.head_data()))
     }
 
     /// Where `frame` is, for a message: its file, its number in that file, its byte offset.
