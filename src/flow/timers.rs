@@ -86,6 +86,12 @@ impl Timers {
         self.next_due = self.next_due.min(due);
     }
 
+    /// Whether a timer may be due at or before `now` (never false when one is).
+    #[inline]
+    pub fn any_due(&self, now: Timestamp) -> bool {
+        self.next_due <= now
+    }
+
     /// The earliest timer if it is due at or before `now`.
     pub fn pop_due(&mut self, now: Timestamp) -> Option<Due> {
         if self.next_due > now {
