@@ -487,17 +487,21 @@ impl ZeekConn {
         }
         if rel <= side.reassembled {
             side.reassembled = end;
-            // Buffered blocks that now connect are delivered too.
-            side.pending.sort_unstable();
-            let mut rest = Vec::new();
-            for (s, t) in side.pending.drain(..) {
-                if s <= side.reassembled {
-                    side.reassembled = side.reassembled.max(t);
-                } else {
-                    rest.push((s, t));
-                }
+            if side.pending.is_empty() {
+                return;
             }
-            side.pending = rest;
+            // Buffered blocks that now connect are delivered too. In place: rebuilding the
+            // list dropped its buffer, and the next block out of order allocated a new one.
+            side.pending.sort_unstable();
+            let mut reassembled = side.reassembled;
+            side.pending.retain(|&(s, t)| {
+                let connects = s <= reassembled;
+                if connects {
+                    reassembled = reassembled.max(t);
+                }
+                !connects
+            });
+            side.reassembled = reassembled;
         } else if side.pending.len() < 64 {
             side.pending.push((rel, end));
         }
