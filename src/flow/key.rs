@@ -45,12 +45,13 @@ impl Hash for Key {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::decode::segment::{TcpFlags, TcpOptions};
     use crate::tcp::seq::SeqNum;
 
-    fn seg(src: &str, dst: &str) -> Segment {
+    /// A bare ACK from `src` to `dst`: all the key looks at.
+    pub(in crate::flow) fn seg(src: &str, dst: &str) -> Segment {
         Segment {
             src: src.parse().unwrap(),
             dst: dst.parse().unwrap(),

@@ -134,13 +134,10 @@ impl FlowTable {
             *next_id += 1;
             Box::new(Live::new(id, seg, at, self.time_wait, self.log.wants(id)))
         };
-        let live = match self.table.entry(key) {
+        let slot = match self.table.entry(key) {
             Entry::Vacant(slot) => {
                 self.live += 1;
-                match slot.insert(Slot::Live(fresh(&mut self.next_id))) {
-                    Slot::Live(live) => live,
-                    Slot::Retired { .. } => return,
-                }
+                slot.insert(Slot::Live(fresh(&mut self.next_id)))
             }
             Entry::Occupied(slot) => {
                 let slot = slot.into_mut();
@@ -151,23 +148,22 @@ impl FlowTable {
                             ep.on_reincarnation(at);
                         }
                         sink.deliver(old.finish(), Why::Reincarnated);
-                        live
                     }
-                    Slot::Live(live) => live,
+                    Slot::Live(_) => {}
                     Slot::Retired { base_seq, .. } if new_isn(base_seq[dir]) => {
                         self.live += 1;
                         *slot = Slot::Live(fresh(&mut self.next_id));
-                        match slot {
-                            Slot::Live(live) => live,
-                            Slot::Retired { .. } => return,
-                        }
                     }
                     Slot::Retired { .. } => {
                         self.late_segments += 1;
                         return;
                     }
                 }
+                slot
             }
+        };
+        let Slot::Live(live) = slot else {
+            return;
         };
         if f.syn() && f.ack() && live.base_seq[dir].is_some_and(|b| b != seg.seq) {
             // Wireshark re-bases a SYN,ACK with a new sequence number instead of splitting.
@@ -204,7 +200,7 @@ impl FlowTable {
             let Some(slot) = self.table.get_mut(&t.key) else {
                 continue;
             };
-            match (t.timer, slot) {
+            match (t.timer, &mut *slot) {
                 (Timer::TimeWait, Slot::Live(live)) if live.id == t.id => {
                     for ep in &mut live.endpoints {
                         ep.on_timer(t.due);
@@ -213,13 +209,7 @@ impl FlowTable {
                         self.timers.push(t.due.saturating_add(QUIET), t.id, Timer::Quiet, t.key);
                     }
                 }
-                (Timer::Quiet, slot @ Slot::Live(_)) => {
-                    let Slot::Live(live) = &*slot else {
-                        continue;
-                    };
-                    if live.id != t.id || !live.finished() {
-                        continue;
-                    }
+                (Timer::Quiet, Slot::Live(live)) if live.id == t.id && live.finished() => {
                     if live.last.1.saturating_add(QUIET) > t.due {
                         // Segments arrived meanwhile: wait for quiet again.
                         self.timers.push(live.last.1.saturating_add(QUIET), t.id, Timer::Quiet, t.key);

@@ -124,22 +124,10 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::segment::{TcpFlags, TcpOptions};
-    use crate::decode::Segment;
-    use crate::tcp::seq::SeqNum;
+    use crate::flow::key::tests::seg;
 
     fn key(port: u16) -> Key {
-        let seg = Segment {
-            src: format!("10.0.0.1:{port}").parse().unwrap(),
-            dst: "10.0.0.2:80".parse().unwrap(),
-            seq: SeqNum(0),
-            ack: SeqNum(0),
-            flags: TcpFlags(0x10),
-            window: 0,
-            payload_len: 0,
-            options: TcpOptions::default(),
-        };
-        Key::of(&seg).0
+        Key::of(&seg(&format!("10.0.0.1:{port}"), "10.0.0.2:80")).0
     }
 
     #[test]
