@@ -77,7 +77,7 @@ pub struct Report {
 
 /// Reads every frame of `inputs` (merged by time) and hands each connection to `sink` when it
 /// is finished: superseded by a new incarnation, or at the end of the capture (in id order).
-pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut (impl Sink + Send)) -> Result<Report, CaptureError> {
+pub fn analyze(inputs: &[PathBuf], opts: &Options, sink: &mut impl Sink) -> Result<Report, CaptureError> {
     let cap = Capture::open(inputs)?;
     Ok(analyze_capture(cap, inputs.to_vec(), opts, sink))
 }
@@ -88,14 +88,14 @@ pub fn analyze_reader(
     name: &std::path::Path,
     reader: Box<dyn std::io::Read + Send>,
     opts: &Options,
-    sink: &mut (impl Sink + Send),
+    sink: &mut impl Sink,
 ) -> Result<Report, CaptureError> {
     let input = capture::Input::from_reader(name, reader)?;
     let cap = Capture::from_inputs(vec![input]);
     Ok(analyze_capture(cap, vec![name.to_path_buf()], opts, sink))
 }
 
-fn analyze_capture(cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut (impl Sink + Send)) -> Report {
+fn analyze_capture(cap: Capture, files: Vec<PathBuf>, opts: &Options, sink: &mut impl Sink) -> Report {
     // A segment log names connections by their global ids, which shards learn only later.
     if opts.threads > 1 && opts.segments == SegmentLog::None {
         return shards::run(cap, files, opts, opts.threads, sink);

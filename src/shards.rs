@@ -114,18 +114,12 @@ impl Sink for Placing<'_> {
 }
 
 /// Runs the analysis over `shards` flow tables (2 to 255).
-pub(crate) fn run(
-    cap: Capture,
-    files: Vec<PathBuf>,
-    opts: &Options,
-    shards: usize,
-    sink: &mut (impl Sink + Send),
-) -> Report {
+pub(crate) fn run(cap: Capture, files: Vec<PathBuf>, opts: &Options, shards: usize, sink: &mut impl Sink) -> Report {
     let shards = shards.clamp(2, usize::from(u8::MAX));
     let (work_tx, work_rx): (Vec<_>, Vec<_>) = (0..shards).map(|_| sync_channel::<Work>(IN_FLIGHT)).unzip();
     let (done_tx, done_rx): (Vec<_>, Vec<_>) = (0..shards).map(|_| sync_channel::<Done>(IN_FLIGHT)).unzip();
-    // Batches come back from the last shard to finish with them: half a megabyte each, so
-    // reusing them saves the allocator mapping and faulting in fresh pages every time.
+    // Batches come back from the last shard to finish with them: a quarter of a megabyte
+    // each, so reusing them saves the allocator mapping and faulting in fresh pages every time.
     let (spent_tx, spent_rx) = channel::<Batch>();
     thread::scope(|scope| {
         let reader = thread::Builder::new()
@@ -156,7 +150,6 @@ fn read(
 ) -> (Report, Option<String>) {
     let shards = work.len();
     let mut batch = Batch::new(0, shards);
-    let mut next = 0u64;
     let send = |batch: Batch| {
         let batch = Arc::new(batch);
         for tx in &work {
@@ -172,8 +165,8 @@ fn read(
         if let Some(mine) = batch.segments.get_mut(owner) {
             mine.push(*seg);
         }
-        next += 1;
         if batch.clock.len() == BATCH {
+            let next = batch.first + BATCH as u64;
             let fresh = spent.try_recv().map_or_else(|_| Batch::new(next, shards), |b| b.reuse(next));
             send(std::mem::replace(&mut batch, fresh));
         }

@@ -55,8 +55,8 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
         threads: super::threads(args.threads),
     };
     let names: Names = args.names.into();
-    // Unlocked: with --threads the connections are written from the output thread.
-    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout());
+    // Connections are written from this thread, also with --threads (see `shards`).
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     if args.jsonl {
         let mut sink = LineSink { out: &mut out, error: None };
         let report = analyze(&args.captures, &opts, &mut sink)?;
