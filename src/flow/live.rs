@@ -34,6 +34,9 @@ pub(super) struct Live {
     segments: Option<Vec<SegmentRecord>>,
     /// Zeek's and Wireshark's view of the same connection.
     peers: PeersTracker,
+    /// [`Live::finished`] as of the last [`Live::check_finished`]: the flow table asks only
+    /// after a change, and acts only when the answer turns true.
+    was_finished: bool,
 }
 
 impl Live {
@@ -69,6 +72,7 @@ impl Live {
             syn_ack_seen: false,
             segments: log.then(Vec::new),
             peers: PeersTracker::new(seg, at.ts),
+            was_finished: false,
         }
     }
 
@@ -168,6 +172,21 @@ impl Live {
 
     /// Both endpoints are where nothing more can happen to them: CLOSED, or a server back in
     /// LISTEN. (TIME_WAIT is not finished: its timer and retransmitted FINs are still to come.)
+    /// Changes of either endpoint's state or timeline so far.
+    pub(super) fn changes(&self) -> u32 {
+        self.endpoints[0].changes().wrapping_add(self.endpoints[1].changes())
+    }
+
+    /// Whether the connection has just finished: finished now, and not at the last check.
+    /// Called after every change, so a connection that un-finishes (a retraction) and
+    /// finishes again is caught again.
+    pub(super) fn check_finished(&mut self) -> bool {
+        let now = self.finished();
+        let turned = now && !self.was_finished;
+        self.was_finished = now;
+        turned
+    }
+
     pub(super) fn finished(&self) -> bool {
         let progressed = self.endpoints.iter().any(|e| e.timeline().len() > 1);
         progressed
@@ -197,5 +216,81 @@ impl Live {
             segments: self.segments,
             peers: self.peers.finish(self.id),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpFlags;
+    use crate::flow::key::tests::seg;
+
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const FIN_ACK: u8 = 0x11;
+    const SYN_ACK: u8 = 0x12;
+
+    fn segment(from_client: bool, flags: u8, seq: u32, ack: u32, len: u32) -> Segment {
+        let (c, s) = ("10.0.0.1:40000", "10.0.0.2:80");
+        let mut seg = if from_client { seg(c, s) } else { seg(s, c) };
+        seg.flags = TcpFlags(flags);
+        seg.seq = SeqNum(seq);
+        seg.ack = SeqNum(ack);
+        seg.payload_len = len;
+        seg
+    }
+
+    fn at(n: u64) -> At {
+        At { ts: Timestamp(i64::try_from(n).unwrap() * 1000), frame: FrameNo(n) }
+    }
+
+    /// Feeds `segs` to a connection opened by the first, returning it and, per segment,
+    /// whether it changed anything and whether the connection turned finished.
+    fn run(segs: &[Segment]) -> (Live, Vec<(bool, bool)>) {
+        let mut live = Live::new(0, &segs[0], at(1), Duration(0), false);
+        let mut seen = Vec::new();
+        for (i, seg) in segs.iter().enumerate() {
+            let before = live.changes();
+            live.apply(seg, at(i as u64 + 1));
+            let changed = live.changes() != before;
+            seen.push((changed, changed && live.check_finished()));
+        }
+        (live, seen)
+    }
+
+    #[test]
+    fn data_in_established_changes_nothing() {
+        let (live, seen) = run(&[
+            segment(true, SYN, 100, 0, 0),
+            segment(false, SYN_ACK, 500, 101, 0),
+            segment(true, ACK, 101, 501, 0),
+            segment(true, ACK, 101, 501, 10),
+            segment(false, ACK, 501, 111, 0),
+        ]);
+        assert_eq!(live.endpoints.each_ref().map(Endpoint::state), [State::Established, State::Established]);
+        assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), [true, true, true, false, false]);
+    }
+
+    #[test]
+    fn finishing_is_reported_once() {
+        // The server is closed by the last ACK, the client waits in TIME_WAIT: not finished
+        // yet, and a repeated ACK changes nothing. The timer finishes it, reported once.
+        let (live, seen) = run(&[
+            segment(true, SYN, 100, 0, 0),
+            segment(false, SYN_ACK, 500, 101, 0),
+            segment(true, ACK, 101, 501, 0),
+            segment(true, FIN_ACK, 101, 501, 0),
+            segment(false, FIN_ACK, 501, 102, 0),
+            segment(true, ACK, 102, 502, 0),
+            segment(true, ACK, 102, 502, 0),
+        ]);
+        assert_eq!(live.endpoints.each_ref().map(Endpoint::state), [State::TimeWait, State::Closed]);
+        assert_eq!(seen.iter().filter(|s| s.1).count(), 0, "{seen:?}");
+        let mut live = live;
+        for ep in &mut live.endpoints {
+            ep.on_timer(Timestamp(1_000_000));
+        }
+        assert!(live.check_finished());
+        assert!(!live.check_finished());
     }
 }

@@ -170,15 +170,18 @@ impl FlowTable {
             live.base_seq[dir] = Some(seg.seq);
         }
         live.base_seq[dir].get_or_insert(seg.seq);
+        let changes = live.changes();
         let before = live.endpoints.each_ref().map(|e| e.time_wait_deadline());
-        let finished_before = live.finished();
         live.apply(seg, at);
+        if live.changes() == changes {
+            return;
+        }
         for (ep, was) in live.endpoints.iter().zip(before) {
             if let Some(deadline) = ep.time_wait_deadline().filter(|d| Some(*d) != was) {
                 self.timers.push(deadline, live.id, Timer::TimeWait, key);
             }
         }
-        if live.finished() && !finished_before {
+        if live.check_finished() {
             self.timers.push(at.ts.saturating_add(QUIET), live.id, Timer::Quiet, key);
         }
     }
@@ -205,7 +208,7 @@ impl FlowTable {
                     for ep in &mut live.endpoints {
                         ep.on_timer(t.due);
                     }
-                    if live.finished() {
+                    if live.check_finished() {
                         self.timers.push(t.due.saturating_add(QUIET), t.id, Timer::Quiet, t.key);
                     }
                 }

@@ -68,6 +68,9 @@ pub struct Endpoint {
     rcv_wnd: Option<u32>,
     /// Notes for the connection, drained by the flow table.
     pub(crate) notes: Vec<(FrameNo, NoteKind)>,
+    /// Counts changes of state or timeline: one comparison tells the flow table that a
+    /// segment moved nothing, as most do, so it need not re-check timers and finishing.
+    changes: u32,
 }
 
 impl Endpoint {
@@ -91,6 +94,7 @@ impl Endpoint {
             rcv_wnd: None,
             timeline: Vec::with_capacity(STEPS),
             notes: Vec::new(),
+            changes: 0,
         };
         ep.events.push(None);
         ep.timeline.push(Transition {
@@ -105,6 +109,11 @@ impl Endpoint {
 
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// Changes so far: equal before and after a segment when it changed nothing.
+    pub fn changes(&self) -> u32 {
+        self.changes
     }
 
     pub fn time_wait_deadline(&self) -> Option<Timestamp> {
@@ -134,6 +143,7 @@ impl Endpoint {
         }
         self.state = to;
         self.timeline.push(at);
+        self.changes = self.changes.wrapping_add(1);
     }
 
     fn pop_step(&mut self) -> Option<(Event, Transition)> {
@@ -143,6 +153,7 @@ impl Endpoint {
         let t = self.timeline.pop()?;
         let e = self.events.pop().flatten();
         self.state = self.timeline[self.timeline.len() - 1].state;
+        self.changes = self.changes.wrapping_add(1);
         e.map(|e| (e, t))
     }
 
@@ -164,11 +175,19 @@ impl Endpoint {
     /// A first-time send that contradicts a receive (a SYN,ACK sent after the peer's SYN,ACK
     /// was taken as received) means the two segments crossed: the receive is replayed after
     /// the send. A retransmission that contradicts one means the received segment was lost.
+    #[inline]
     fn observe(&mut self, event: Event, flags: TcpFlags, at: At, first_time: bool) {
         if next(self.state, event, self.open).is_none() && admissible(self.state, event) {
             // Most segments: data or an ACK that moves nothing and contradicts nothing.
             return;
         }
+        self.observe_change(event, flags, at, first_time);
+    }
+
+    /// [`Endpoint::observe`] for an event that moves or contradicts the state: kept out of
+    /// line, so the common case above costs no stack frame for the retraction machinery.
+    #[inline(never)]
+    fn observe_change(&mut self, event: Event, flags: TcpFlags, at: At, first_time: bool) {
         let cause = if event.is_send() { Cause::Sent(flags.control()) } else { Cause::Received(flags.control()) };
         let mut retracted = Vec::new();
         if next(self.state, event, self.open).is_none() && !admissible(self.state, event) {
@@ -409,6 +428,7 @@ impl Endpoint {
         self.timeline[0].cause = Cause::Initial(why);
         self.state = state;
         self.open = if state == State::Listen { Open::Passive } else { Open::Active };
+        self.changes = self.changes.wrapping_add(1);
     }
 
     /// An ACK we send either covers the peer's FIN or shows it had not arrived yet: the FIN
