@@ -13,8 +13,12 @@
 //! A delivery is then placed exactly where one table would have made it: at a segment index,
 //! timers first (by due time, then id, as the timer heap orders them), then a superseded
 //! incarnation; at the end, timers due by then and the rest in id order.
+//!
+//! When the sink only writes JSON ([`Sink::json`]), each shard writes its connections itself,
+//! leaving out the number, and frees them: the merging thread copies bytes and numbers.
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
@@ -24,6 +28,7 @@ use crate::capture::Capture;
 use crate::decode::Segment;
 use crate::flow::{FlowTable, SegmentLog, Sink, Why};
 use crate::frame::Timestamp;
+use crate::output::json::{encode, Unnumbered};
 use crate::tcp::endpoint::At;
 use crate::timeline::Connection;
 use crate::{decode_all, finish_report, Options, Report};
@@ -87,15 +92,35 @@ struct Place {
 struct Done {
     /// Global segment indices at which the shard created connections, in its id order.
     created: Vec<u64>,
-    delivered: Vec<(Place, Connection)>,
+    delivered: Vec<(Place, Delivered)>,
+    /// The JSON of the [`Delivered::Json`] connections, one after the other.
+    json: Vec<u8>,
+    /// Set on the reports of the end of the capture, which come in chunks.
+    ending: bool,
     /// Set on the shard's last report.
     late_segments: Option<u64>,
+}
+
+/// A connection a shard delivered: whole, or written as JSON for a sink that takes it so.
+/// One run uses one variant; boxing the large one would cost an allocation per connection
+/// to save a few kilobytes per report.
+#[allow(clippy::large_enum_variant)]
+enum Delivered {
+    Whole(Connection),
+    /// The shard's own id for it, its bytes in [`Done::json`], and where its number goes,
+    /// counted from the first of those bytes.
+    Json {
+        id: u64,
+        bytes: Range<usize>,
+        holes: [usize; 2],
+    },
 }
 
 /// Records deliveries with their place.
 struct Placing<'a> {
     done: &'a mut Done,
     segment: u64,
+    json: bool,
 }
 
 impl Sink for Placing<'_> {
@@ -109,7 +134,14 @@ impl Sink for Placing<'_> {
             Why::Reincarnated => (1, Timestamp::default()),
             Why::End => (2, Timestamp::default()),
         };
-        self.done.delivered.push((Place { segment: self.segment, phase, due }, conn));
+        let delivered = if self.json {
+            let start = self.done.json.len();
+            let holes = encode::unnumbered(&mut self.done.json, &conn).map(|h| h - start);
+            Delivered::Json { id: conn.id, bytes: start..self.done.json.len(), holes }
+        } else {
+            Delivered::Whole(conn)
+        };
+        self.done.delivered.push((Place { segment: self.segment, phase, due }, delivered));
     }
 }
 
@@ -121,20 +153,24 @@ pub(crate) fn run(cap: Capture, files: Vec<PathBuf>, opts: &Options, shards: usi
     // Batches come back from the last shard to finish with them: a quarter of a megabyte
     // each, so reusing them saves the allocator mapping and faulting in fresh pages every time.
     let (spent_tx, spent_rx) = channel::<Batch>();
+    // JSON buffers go back to their shard the same way, for the same reason.
+    let (written_tx, written_rx): (Vec<_>, Vec<_>) = (0..shards).map(|_| channel::<Vec<u8>>()).unzip();
+    let json = sink.json().is_some();
     thread::scope(|scope| {
         let reader = thread::Builder::new()
             .name("reader".into())
             .spawn_scoped(scope, move || read(cap, files, opts, work_tx, spent_rx))
             .unwrap_or_else(|e| panic!("cannot start the reading thread: {e}"));
-        for (me, (rx, tx)) in work_rx.into_iter().zip(done_tx).enumerate() {
+        for (me, ((rx, tx), written)) in work_rx.into_iter().zip(done_tx).zip(written_rx).enumerate() {
             let time_wait = opts.time_wait;
             let spent = spent_tx.clone();
+            let shard = Shard { me, json, work: rx, done: tx, spent, written };
             thread::Builder::new()
                 .name(format!("shard {me}"))
-                .spawn_scoped(scope, move || shard(me, FlowTable::new(time_wait, SegmentLog::None), rx, tx, spent))
+                .spawn_scoped(scope, move || shard.run(FlowTable::new(time_wait, SegmentLog::None)))
                 .unwrap_or_else(|e| panic!("cannot start a shard thread: {e}"));
         }
-        let late = merge(&done_rx, sink);
+        let late = merge(&done_rx, &written_tx, sink);
         let (report, impossible) = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         finish_report(report, impossible, late)
     })
@@ -200,96 +236,268 @@ fn spread(seg: &Segment) -> u64 {
     (h ^ h >> 29).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// One shard: its flow table, run on every instant of the clock and on its own segments.
-fn shard(me: usize, mut table: FlowTable, work: Receiver<Work>, done: SyncSender<Done>, spent: Sender<Batch>) {
-    for item in work {
-        let mut report = Done::default();
-        match item {
-            Work::Batch(batch) => {
-                let mut mine = batch.segments.get(me).map_or(&[][..], Vec::as_slice).iter();
-                for (i, (at, &owner)) in batch.clock.iter().zip(&batch.owner).enumerate() {
-                    let segment = batch.first + i as u64;
-                    let mut placing = Placing { done: &mut report, segment };
-                    let own = if usize::from(owner) == me { mine.next() } else { None };
-                    match own {
-                        Some(seg) => {
-                            let before = table.created();
-                            table.on_segment(seg, *at, &mut placing);
-                            if table.created() > before {
-                                report.created.push(segment);
+/// One shard's place in the pipeline.
+struct Shard {
+    me: usize,
+    /// Whether to deliver connections as JSON.
+    json: bool,
+    work: Receiver<Work>,
+    done: SyncSender<Done>,
+    spent: Sender<Batch>,
+    /// JSON buffers the merger has written out, to fill again.
+    written: Receiver<Vec<u8>>,
+}
+
+impl Shard {
+    /// Runs `table` on every instant of the clock and on the shard's own segments.
+    fn run(self, mut table: FlowTable) {
+        for item in &self.work {
+            let mut report = self.report();
+            match item {
+                Work::Batch(batch) => {
+                    let mut mine = batch.segments.get(self.me).map_or(&[][..], Vec::as_slice).iter();
+                    for (i, (at, &owner)) in batch.clock.iter().zip(&batch.owner).enumerate() {
+                        let segment = batch.first + i as u64;
+                        let mut placing = Placing { done: &mut report, segment, json: self.json };
+                        let own = if usize::from(owner) == self.me { mine.next() } else { None };
+                        match own {
+                            Some(seg) => {
+                                let before = table.created();
+                                table.on_segment(seg, *at, &mut placing);
+                                if table.created() > before {
+                                    report.created.push(segment);
+                                }
                             }
+                            None => table.fire_timers(at.ts, &mut placing),
                         }
-                        None => table.fire_timers(at.ts, &mut placing),
+                    }
+                    if let Some(batch) = Arc::into_inner(batch) {
+                        // The reader may have finished already; then the batch is simply dropped.
+                        let _ = self.spent.send(batch);
+                    }
+                    if self.done.send(report).is_err() {
+                        return;
                     }
                 }
-                if let Some(batch) = Arc::into_inner(batch) {
-                    // The reader may have finished already; then the batch is simply dropped.
-                    let _ = spent.send(batch);
-                }
-                if done.send(report).is_err() {
+                Work::End(end) => {
+                    let late = table.late_segments;
+                    report.ending = true;
+                    let mut ending = Ending { shard: &self, report };
+                    table.finish(end, &mut ending);
+                    let mut report = ending.report;
+                    report.late_segments = Some(late);
+                    let _ = self.done.send(report);
                     return;
                 }
             }
-            Work::End(end) => {
-                let late = table.late_segments;
-                table.finish(end, &mut Placing { done: &mut report, segment: u64::MAX });
-                report.late_segments = Some(late);
-                let _ = done.send(report);
-                return;
+        }
+    }
+
+    /// An empty report, with a JSON buffer the merger gave back if there is one.
+    fn report(&self) -> Done {
+        let mut report = Done::default();
+        if self.json {
+            if let Ok(mut buf) = self.written.try_recv() {
+                buf.clear();
+                report.json = buf;
             }
+        }
+        report
+    }
+}
+
+/// Connections a shard delivers at the end of the capture, most of a long capture's (all
+/// that are open or in TIME_WAIT then): sent in chunks as they come, so they never pile up.
+struct Ending<'a> {
+    shard: &'a Shard,
+    report: Done,
+}
+
+/// Deliveries per chunk at the end.
+const END_CHUNK: usize = 32;
+
+impl Sink for Ending<'_> {
+    fn connection(&mut self, conn: Connection) {
+        self.deliver(conn, Why::End);
+    }
+
+    fn deliver(&mut self, conn: Connection, why: Why) {
+        Placing { done: &mut self.report, segment: u64::MAX, json: self.shard.json }.deliver(conn, why);
+        if self.report.delivered.len() >= END_CHUNK {
+            let next = Done { ending: true, ..self.shard.report() };
+            // A closed channel: the merger has gone, and its panic is re-raised when joined.
+            let _ = self.shard.done.send(std::mem::replace(&mut self.report, next));
         }
     }
 }
 
+/// One shard's deliveries at the end, in its order, which is the global order among them.
+struct EndStream<'a> {
+    rx: &'a Receiver<Done>,
+    written: &'a Sender<Vec<u8>>,
+    entries: std::vec::IntoIter<(Place, Delivered)>,
+    json: Vec<u8>,
+    finished: bool,
+}
+
+impl EndStream<'_> {
+    /// The next delivery, waiting for the shard's next chunk if need be; records the late
+    /// segments its last chunk reports.
+    fn next(&mut self, late: &mut u64) -> Option<(Place, Delivered)> {
+        loop {
+            if let Some(entry) = self.entries.next() {
+                return Some(entry);
+            }
+            if self.finished {
+                return None;
+            }
+            let report = self.rx.recv().ok()?;
+            self.take(report, late);
+        }
+    }
+
+    fn take(&mut self, report: Done, late: &mut u64) {
+        if let Some(n) = report.late_segments {
+            *late += n;
+            self.finished = true;
+        }
+        self.entries = report.delivered.into_iter();
+        let spent = std::mem::replace(&mut self.json, report.json);
+        let _ = self.written.send(spent);
+    }
+}
+
 /// The calling thread: takes the shards' reports batch by batch, numbers their connections
-/// globally and hands them to `sink` in single-threaded order. Returns the late segments.
-fn merge(done: &[Receiver<Done>], sink: &mut impl Sink) -> u64 {
-    // (shard, shard's id) → global id, for connections created and not yet delivered.
-    let mut ids: std::collections::HashMap<(usize, u64), u64, foldhash::fast::RandomState> = Default::default();
-    let mut local_next = vec![0u64; done.len()];
-    let mut next_id = 0u64;
-    let mut created: Vec<(u64, usize)> = Vec::new();
-    let mut ready: Vec<(Place, u64, Connection)> = Vec::new();
-    let mut late = 0;
+/// globally and hands them to `sink` in single-threaded order, returning JSON buffers to
+/// their shards once written. Returns the late segments.
+fn merge(done: &[Receiver<Done>], written: &[Sender<Vec<u8>>], sink: &mut impl Sink) -> u64 {
+    let mut numbers = Numbers::new(done.len());
+    let mut ready: Vec<(Place, u64, usize, Delivered)> = Vec::new();
+    let mut jsons: Vec<Vec<u8>> = Vec::with_capacity(done.len());
     loop {
         let mut reports = Vec::with_capacity(done.len());
         for rx in done {
             // A shard that stopped without its last report panicked: joining re-raises it.
             let Ok(report) = rx.recv() else {
-                return late;
+                return 0;
             };
             reports.push(report);
         }
-        created.clear();
-        for (s, report) in reports.iter().enumerate() {
-            created.extend(report.created.iter().map(|&segment| (segment, s)));
+        numbers.created(&reports);
+        if reports.iter().any(|r| r.ending) {
+            return merge_end(reports, done, written, &mut numbers, sink);
         }
-        created.sort_unstable();
-        for &(_, s) in &created {
-            if let Some(local) = local_next.get_mut(s) {
-                ids.insert((s, *local), next_id);
-                *local += 1;
-                next_id += 1;
-            }
-        }
-        let mut last = false;
         for (s, report) in reports.into_iter().enumerate() {
-            if let Some(n) = report.late_segments {
-                late += n;
-                last = true;
+            for (place, delivered) in report.delivered {
+                ready.push((place, numbers.global(s, &delivered), s, delivered));
             }
-            for (place, mut conn) in report.delivered {
-                let id = ids.remove(&(s, conn.id)).unwrap_or(conn.id);
-                conn.renumber(id);
-                ready.push((place, id, conn));
-            }
+            jsons.push(report.json);
         }
-        ready.sort_unstable_by_key(|(place, id, _)| (*place, *id));
-        for (_, _, conn) in ready.drain(..) {
+        ready.sort_unstable_by_key(|(place, id, _, _)| (*place, *id));
+        for (_, id, s, delivered) in ready.drain(..) {
+            hand_over(sink, delivered, id, jsons.get(s).map_or(&[][..], Vec::as_slice));
+        }
+        for (buf, tx) in jsons.drain(..).zip(written) {
+            // A shard that has finished no longer takes buffers back: drop it then.
+            let _ = tx.send(buf);
+        }
+    }
+}
+
+/// The end of the capture: every shard's stream of last deliveries, merged by place and id
+/// as the chunks arrive. Returns the late segments.
+fn merge_end(
+    first: Vec<Done>,
+    done: &[Receiver<Done>],
+    written: &[Sender<Vec<u8>>],
+    numbers: &mut Numbers,
+    sink: &mut impl Sink,
+) -> u64 {
+    let mut late = 0;
+    let mut streams: Vec<EndStream<'_>> = done
+        .iter()
+        .zip(written)
+        .map(|(rx, written)| EndStream {
+            rx,
+            written,
+            entries: Vec::new().into_iter(),
+            json: Vec::new(),
+            finished: false,
+        })
+        .collect();
+    for (stream, report) in streams.iter_mut().zip(first) {
+        stream.take(report, &mut late);
+    }
+    let mut heads: Vec<Option<(Place, u64, Delivered)>> = Vec::with_capacity(streams.len());
+    for (s, stream) in streams.iter_mut().enumerate() {
+        heads.push(stream.next(&mut late).map(|(place, d)| (place, numbers.global(s, &d), d)));
+    }
+    loop {
+        let next = heads.iter().enumerate().filter_map(|(s, h)| h.as_ref().map(|(p, id, _)| ((*p, *id), s))).min();
+        let Some((_, s)) = next else {
+            return late;
+        };
+        let (Some(head), Some(stream)) = (heads.get_mut(s), streams.get_mut(s)) else {
+            return late;
+        };
+        if let Some((_, id, delivered)) = head.take() {
+            hand_over(sink, delivered, id, &stream.json);
+        }
+        *head = stream.next(&mut late).map(|(place, d)| (place, numbers.global(s, &d), d));
+    }
+}
+
+/// Gives one delivery, numbered `id`, to `sink`; `json` holds its bytes if it was written.
+fn hand_over(sink: &mut impl Sink, delivered: Delivered, id: u64, json: &[u8]) {
+    match delivered {
+        Delivered::Whole(mut conn) => {
+            conn.renumber(id);
             sink.connection(conn);
         }
-        if last {
-            return late;
+        Delivered::Json { bytes, holes, .. } => {
+            if let Some(out) = sink.json() {
+                out.numbered(Unnumbered { bytes: json.get(bytes).unwrap_or_default(), holes }, id);
+            }
         }
+    }
+}
+
+/// Global ids (Wireshark's tcp.stream) for the shards' connections.
+struct Numbers {
+    /// (shard, shard's id) → global id, for connections created and not yet delivered.
+    ids: std::collections::HashMap<(usize, u64), u64, foldhash::fast::RandomState>,
+    local_next: Vec<u64>,
+    next_id: u64,
+    created: Vec<(u64, usize)>,
+}
+
+impl Numbers {
+    fn new(shards: usize) -> Numbers {
+        Numbers { ids: Default::default(), local_next: vec![0; shards], next_id: 0, created: Vec::new() }
+    }
+
+    /// Numbers the connections of one round of reports, in the order they were created.
+    fn created(&mut self, reports: &[Done]) {
+        self.created.clear();
+        for (s, report) in reports.iter().enumerate() {
+            self.created.extend(report.created.iter().map(|&segment| (segment, s)));
+        }
+        self.created.sort_unstable();
+        for &(_, s) in &self.created {
+            if let Some(local) = self.local_next.get_mut(s) {
+                self.ids.insert((s, *local), self.next_id);
+                *local += 1;
+                self.next_id += 1;
+            }
+        }
+    }
+
+    /// The global id of a connection shard `s` delivered (and forgets it).
+    fn global(&mut self, s: usize, delivered: &Delivered) -> u64 {
+        let local = match delivered {
+            Delivered::Whole(conn) => conn.id,
+            Delivered::Json { id, .. } => *id,
+        };
+        self.ids.remove(&(s, local)).unwrap_or(local)
     }
 }

@@ -5,6 +5,8 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use tcpstate::flow::Sink;
+use tcpstate::output::json::{DocumentSink, LineSink};
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, analyze_reader, Options, Report};
 
@@ -26,6 +28,25 @@ fn run_file(path: &Path, threads: usize) -> (String, Vec<String>) {
     let report =
         analyze(&[path.to_path_buf()], &opts, &mut conns).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     outcome(&report, &conns)
+}
+
+/// The `--json` document and the `--jsonl` lines: with threads, shards write the JSON.
+fn json_file(path: &Path, threads: usize) -> (String, String) {
+    let opts = Options { threads, ..Options::default() };
+    let files = [path.to_path_buf()];
+    let mut doc = DocumentSink::begin(Vec::new(), &files).unwrap();
+    let report = analyze(&files, &opts, &mut doc).unwrap();
+    let doc = doc.end(&report).unwrap();
+    let mut lines = LineSink::new(Vec::new());
+    analyze(&files, &opts, &mut lines).unwrap();
+    (String::from_utf8(doc).unwrap(), String::from_utf8(lines.end().unwrap()).unwrap())
+}
+
+fn json_bytes(bytes: &[u8], threads: usize) -> String {
+    let opts = Options { threads, ..Options::default() };
+    let mut lines = LineSink::new(Vec::new());
+    analyze_reader(Path::new("stress"), Box::new(Cursor::new(bytes.to_vec())), &opts, &mut lines).unwrap();
+    String::from_utf8(lines.end().unwrap()).unwrap()
 }
 
 fn run_bytes(bytes: &[u8], threads: usize) -> (String, Vec<String>) {
@@ -51,6 +72,22 @@ fn shards_deliver_what_one_table_delivers_on_every_capture() {
             }
         }
     }
+}
+
+#[test]
+fn shards_write_the_json_one_table_writes_on_every_capture() {
+    let captures: Vec<PathBuf> = every_capture();
+    let mut lines = 0;
+    for path in &captures {
+        let one = json_file(path, 1);
+        lines += one.1.lines().count();
+        for threads in [2, 3] {
+            let many = json_file(path, threads);
+            assert_eq!(one.0, many.0, "{} with {threads} shards: --json", path.display());
+            assert_eq!(one.1, many.1, "{} with {threads} shards: --jsonl", path.display());
+        }
+    }
+    assert!(lines > 200, "only {lines} connections in all captures");
 }
 
 /// A deterministic mess: 40 client ports on 3 servers, so 4-tuples are reused many times
@@ -131,9 +168,30 @@ fn shards_deliver_what_one_table_delivers_on_port_reuse_gaps_and_ties() {
         one.1.len(),
         tuples.len()
     );
+    let lines = json_bytes(&bytes, 1);
+    assert_eq!(lines.lines().count(), one.1.len());
     for threads in [2, 3, 4, 7] {
         let many = run_bytes(&bytes, threads);
         assert_eq!(one.0, many.0, "{threads} shards: report");
         assert_eq!(one.1, many.1, "{threads} shards: deliveries");
+        assert_eq!(lines, json_bytes(&bytes, threads), "{threads} shards: JSON lines");
     }
+}
+
+/// The end of a capture delivers what is still open, on every shard at once, in chunks (of
+/// 32) that the merger interleaves by id: the stress capture leaves enough open for several
+/// chunks per shard with 2 shards.
+#[test]
+fn the_end_of_the_stress_capture_spans_several_chunks_per_shard() {
+    struct Ends(usize);
+    impl Sink for Ends {
+        fn connection(&mut self, _: Connection) {}
+        fn deliver(&mut self, _: Connection, why: tcpstate::flow::Why) {
+            self.0 += usize::from(why == tcpstate::flow::Why::End);
+        }
+    }
+    let mut ends = Ends(0);
+    let input = Box::new(Cursor::new(stress()));
+    analyze_reader(Path::new("stress"), input, &Options::default(), &mut ends).unwrap();
+    assert!(ends.0 > 4 * 32, "{} connections delivered at the end", ends.0);
 }

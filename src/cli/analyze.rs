@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use tcpstate::flow::{SegmentLog, Sink};
 use tcpstate::frame::Duration;
-use tcpstate::output::json::{self, DocumentSink};
+use tcpstate::output::json::{DocumentSink, LineSink};
 use tcpstate::output::text::{self, Row};
 use tcpstate::tcp::state::Names;
 use tcpstate::timeline::Connection;
@@ -58,16 +58,14 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
     // Connections are written from this thread, also with --threads (see `shards`).
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     if args.jsonl {
-        let mut sink = LineSink { out: &mut out, error: None };
+        let mut sink = LineSink::new(&mut out);
         let report = analyze(&args.captures, &opts, &mut sink)?;
         progress.finish();
         // JSON Lines carry connections only: damaged input is reported on stderr.
         for w in &report.warnings {
             eprintln!("tcpstate: warning: {w}");
         }
-        if let Some(e) = sink.error {
-            return Err(e.into());
-        }
+        sink.end()?;
     } else if args.json {
         let mut sink = DocumentSink::begin(&mut out, &args.captures)?;
         let report = analyze(&args.captures, &opts, &mut sink)?;
@@ -90,22 +88,6 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
     }
     out.flush()?;
     Ok(0)
-}
-
-/// Writes each connection as a JSON line the moment it finishes.
-struct LineSink<'a, W: Write> {
-    out: &'a mut W,
-    error: Option<io::Error>,
-}
-
-impl<W: Write> Sink for LineSink<'_, W> {
-    fn connection(&mut self, conn: Connection) {
-        if self.error.is_none() {
-            if let Err(e) = json::write_line(self.out, &conn) {
-                self.error = Some(e);
-            }
-        }
-    }
 }
 
 /// Keeps one connection, counts the rest.

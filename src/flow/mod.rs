@@ -22,6 +22,7 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 
 use crate::decode::Segment;
 use crate::frame::{Duration, Timestamp};
+use crate::output::json::Unnumbered;
 use crate::tcp::endpoint::At;
 use crate::tcp::seq::SeqNum;
 use crate::timeline::Connection;
@@ -67,6 +68,18 @@ pub trait Sink {
         let _ = why;
         self.connection(conn);
     }
+
+    /// A sink that only writes each connection as JSON says where to. A sharded run then
+    /// writes every connection on the shard that built it, while its memory is still in
+    /// that core's cache, and frees it there; the merging thread only copies bytes.
+    fn json(&mut self) -> Option<&mut dyn JsonSink> {
+        None
+    }
+}
+
+/// Takes connections already written as JSON, in delivery order (see [`Sink::json`]).
+pub trait JsonSink {
+    fn numbered(&mut self, json: Unnumbered<'_>, id: u64);
 }
 
 impl Sink for Vec<Connection> {

@@ -25,6 +25,26 @@ use crate::timeline::{
 
 /// Appends `conn` to `out`, exactly as `serde_json::to_writer(out, conn)` would.
 pub fn connection(out: &mut Vec<u8>, conn: &Connection) {
+    write(out, conn, &mut |out, n| int(out, n));
+}
+
+/// Appends `conn` without its number, and returns the two offsets into `out` where it goes:
+/// `id`, and Wireshark's `tcp_stream`, which is the same number. A sharded run writes each
+/// connection on the shard that built it, before the merge has numbered it.
+pub fn unnumbered(out: &mut Vec<u8>, conn: &Connection) -> [usize; 2] {
+    let mut holes = [0; 2];
+    let mut n = 0;
+    write(out, conn, &mut |out, _| {
+        if let Some(hole) = holes.get_mut(n) {
+            *hole = out.len();
+        }
+        n += 1;
+    });
+    holes
+}
+
+/// [`connection`], with `number` writing the connection's number at both of its places.
+fn write(out: &mut Vec<u8>, conn: &Connection, number: &mut impl FnMut(&mut Vec<u8>, u64)) {
     let Connection {
         id,
         client,
@@ -43,7 +63,7 @@ pub fn connection(out: &mut Vec<u8>, conn: &Connection) {
         peers,
     } = conn;
     raw(out, "{\"id\":");
-    int(out, *id);
+    number(out, *id);
     raw(out, ",\"client\":\"");
     addr(out, client);
     raw(out, "\",\"server\":\"");
@@ -74,7 +94,7 @@ pub fn connection(out: &mut Vec<u8>, conn: &Connection) {
         array(out, segments, |out, s| segment(out, *s));
     }
     raw(out, ",\"peers\":");
-    self::peers(out, peers);
+    self::peers(out, peers, number);
     out.push(b'}');
 }
 
@@ -252,10 +272,10 @@ fn segment(out: &mut Vec<u8>, s: SegmentRecord) {
     out.push(b'}');
 }
 
-fn peers(out: &mut Vec<u8>, p: &Peers) {
+fn peers(out: &mut Vec<u8>, p: &Peers, number: &mut impl FnMut(&mut Vec<u8>, u64)) {
     let Peers { wireshark: Wireshark { tcp_stream, completeness }, zeek } = p;
     raw(out, "{\"wireshark\":{\"tcp_stream\":");
-    int(out, *tcp_stream);
+    number(out, *tcp_stream);
     raw(out, ",\"completeness\":");
     int(out, *completeness);
     raw(out, "},\"zeek\":");

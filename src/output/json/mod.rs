@@ -11,12 +11,11 @@
 
 pub mod encode;
 
-use std::cell::RefCell;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::flow::Sink;
+use crate::flow::{JsonSink, Sink};
 use crate::timeline::Connection;
 use crate::{FrameCounts, Report};
 
@@ -55,11 +54,15 @@ impl<W: Write> DocumentSink<W> {
         Ok(DocumentSink { out, buf: Vec::new(), connections: 0, error: None })
     }
 
-    fn push(&mut self, conn: &Connection) -> io::Result<()> {
+    fn push(&mut self, fill: impl FnOnce(&mut Vec<u8>)) {
+        if self.error.is_some() {
+            return;
+        }
         let sep: &[u8] = if self.connections == 0 { b"\n    " } else { b",\n    " };
-        write_staged(&mut self.out, &mut self.buf, sep, conn, b"")?;
-        self.connections += 1;
-        Ok(())
+        match write_staged(&mut self.out, &mut self.buf, sep, fill, b"") {
+            Ok(()) => self.connections += 1,
+            Err(e) => self.error = Some(e),
+        }
     }
 
     /// Closes the connections array and writes what only the end of the capture knows.
@@ -78,24 +81,93 @@ impl<W: Write> DocumentSink<W> {
 
 impl<W: Write> Sink for DocumentSink<W> {
     fn connection(&mut self, conn: Connection) {
+        self.push(|buf| encode::connection(buf, &conn));
+    }
+
+    fn json(&mut self) -> Option<&mut dyn JsonSink> {
+        Some(self)
+    }
+}
+
+impl<W: Write> JsonSink for DocumentSink<W> {
+    fn numbered(&mut self, json: Unnumbered<'_>, id: u64) {
+        self.push(|buf| json.numbered(buf, id));
+    }
+}
+
+/// JSON Lines (`--jsonl`): one connection per line, written the moment it finishes.
+pub struct LineSink<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> LineSink<W> {
+    pub fn new(out: W) -> LineSink<W> {
+        LineSink { out, buf: Vec::new(), error: None }
+    }
+
+    /// The writer back, or the first error writing to it.
+    pub fn end(self) -> io::Result<W> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.out),
+        }
+    }
+
+    fn push(&mut self, fill: impl FnOnce(&mut Vec<u8>)) {
         if self.error.is_none() {
-            if let Err(e) = self.push(&conn) {
+            if let Err(e) = write_staged(&mut self.out, &mut self.buf, b"", fill, b"\n") {
                 self.error = Some(e);
             }
         }
     }
 }
 
-thread_local! {
-    /// [`write_line`]'s staging buffer: the function has no sink of its own to keep one in,
-    /// and the lines of one analysis come from one thread (the output thread under
-    /// `--threads`), so one buffer serves them all.
-    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+impl<W: Write> Sink for LineSink<W> {
+    fn connection(&mut self, conn: Connection) {
+        self.push(|buf| encode::connection(buf, &conn));
+    }
+
+    fn json(&mut self) -> Option<&mut dyn JsonSink> {
+        Some(self)
+    }
 }
 
-/// One connection per line, as it finishes.
+impl<W: Write> JsonSink for LineSink<W> {
+    fn numbered(&mut self, json: Unnumbered<'_>, id: u64) {
+        self.push(|buf| json.numbered(buf, id));
+    }
+}
+
+/// One connection as a JSON line, to `out`.
 pub fn write_line(out: &mut impl Write, conn: &Connection) -> io::Result<()> {
-    LINE.with_borrow_mut(|buf| write_staged(out, buf, b"", conn, b"\n"))
+    let mut sink = LineSink::new(out);
+    sink.push(|buf| encode::connection(buf, conn));
+    sink.end().map(drop)
+}
+
+/// One connection's JSON without its number, as [`encode::unnumbered`] wrote it.
+#[derive(Clone, Copy, Debug)]
+pub struct Unnumbered<'a> {
+    pub bytes: &'a [u8],
+    /// Where the number goes, in order.
+    pub holes: [usize; 2],
+}
+
+impl Unnumbered<'_> {
+    /// Appends the connection as number `id`: the bytes [`encode::connection`] writes.
+    pub fn numbered(&self, out: &mut Vec<u8>, id: u64) {
+        let mut rest = self.bytes;
+        let mut at = 0;
+        for hole in self.holes {
+            let (piece, tail) = rest.split_at(hole.saturating_sub(at).min(rest.len()));
+            out.extend_from_slice(piece);
+            out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+            (rest, at) = (tail, hole);
+        }
+        out.extend_from_slice(rest);
+    }
 }
 
 /// Capacity a staging buffer keeps between connections: several times a typical connection,
@@ -103,18 +175,18 @@ pub fn write_line(out: &mut impl Write, conn: &Connection) -> io::Result<()> {
 /// take, which would otherwise stay held to the end of the run.
 const STAGING_KEPT: usize = 64 * 1024;
 
-/// Writes `before`, `conn` and `after` with one `write_all`, staged in `buf`: an unbuffered
-/// `out` sees one write per connection, a buffered one a single copy.
+/// Writes `before`, what `fill` writes and `after` with one `write_all`, staged in `buf`: an
+/// unbuffered `out` sees one write per connection, a buffered one a single copy.
 fn write_staged(
     out: &mut impl Write,
     buf: &mut Vec<u8>,
     before: &[u8],
-    conn: &Connection,
+    fill: impl FnOnce(&mut Vec<u8>),
     after: &[u8],
 ) -> io::Result<()> {
     buf.clear();
     buf.extend_from_slice(before);
-    encode::connection(buf, conn);
+    fill(buf);
     buf.extend_from_slice(after);
     let written = out.write_all(buf);
     buf.clear();
