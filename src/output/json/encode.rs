@@ -319,21 +319,23 @@ fn array<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &
     out.push(b']');
 }
 
-/// `SocketAddr`'s `Display`. IPv4 by hand, since nearly every address is one; IPv6 through std,
-/// whose zero-run compression, `::ffff:a.b.c.d` forms and `%scope` are not worth re-deriving.
+/// `SocketAddr`'s `Display`. IPv4 by hand, since nearly every address is one, built back to
+/// front in one stack buffer so the address is a single copy; IPv6 through std, whose
+/// zero-run compression, `::ffff:a.b.c.d` forms and `%scope` are not worth re-deriving.
 fn addr(out: &mut Vec<u8>, a: &SocketAddr) {
     match a {
         SocketAddr::V4(v4) => {
-            let [a, b, c, d] = v4.ip().octets();
-            let mut buf = itoa::Buffer::new();
-            for (i, octet) in [a, b, c, d].into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                raw(out, buf.format(octet));
+            const LONGEST: usize = "255.255.255.255:65535".len();
+            let mut buf = [0u8; LONGEST];
+            let mut at = decimal_before(&mut buf, LONGEST, v4.port().into());
+            let mut sep = b':';
+            for octet in v4.ip().octets().into_iter().rev() {
+                at -= 1;
+                buf[at] = sep;
+                sep = b'.';
+                at = decimal_before(&mut buf, at, octet.into());
             }
-            out.push(b':');
-            raw(out, buf.format(v4.port()));
+            out.extend_from_slice(&buf[at..]);
         }
         // Writing to a Vec cannot fail, and std's Display fails only when its writer does.
         SocketAddr::V6(v6) => {
@@ -343,19 +345,62 @@ fn addr(out: &mut Vec<u8>, a: &SocketAddr) {
 }
 
 /// `Timestamp`'s JSON number: seconds, a point and all nine decimals, flooring towards
-/// negative infinity (`Timestamp(-1)` is `-1.999999999`).
+/// negative infinity (`Timestamp(-1)` is `-1.999999999`). Built back to front in one stack
+/// buffer, so the number is a single copy.
 fn timestamp(out: &mut Vec<u8>, Timestamp(t): Timestamp) {
     const NANOS: i64 = Timestamp::NANOS_PER_SEC;
-    int(out, t.div_euclid(NANOS));
-    // Fixed width, so the copy is a few moves rather than a call.
-    let mut frac = *b".000000000";
-    let mut n = t.rem_euclid(NANOS);
-    for digit in frac[1..].iter_mut().rev() {
-        *digit = b'0' + (n % 10) as u8;
-        n /= 10;
+    const LONGEST: usize = "-9223372037.000000000".len();
+    let mut buf = [0u8; LONGEST];
+    let mut at = LONGEST;
+    let nanos = t.rem_euclid(NANOS) as u32;
+    four_digits(&mut buf[LONGEST - 4..], nanos % 10_000);
+    four_digits(&mut buf[LONGEST - 8..], nanos / 10_000 % 10_000);
+    buf[LONGEST - 9] = b'0' + (nanos / 100_000_000) as u8;
+    buf[LONGEST - 10] = b'.';
+    at -= 10;
+    let secs = t.div_euclid(NANOS);
+    at = decimal_before(&mut buf, at, secs.unsigned_abs());
+    if secs < 0 {
+        at -= 1;
+        buf[at] = b'-';
     }
-    out.extend_from_slice(&frac);
+    out.extend_from_slice(&buf[at..]);
 }
+
+/// Writes `n` in decimal to end just before `buf[end]` and returns where it starts: numbers
+/// come out least significant digits first, and this way two at a time.
+fn decimal_before(buf: &mut [u8], mut end: usize, mut n: u64) -> usize {
+    while n >= 100 {
+        end -= 2;
+        buf[end..end + 2].copy_from_slice(&DIGIT_PAIRS[(n % 100) as usize]);
+        n /= 100;
+    }
+    if n >= 10 {
+        end -= 2;
+        buf[end..end + 2].copy_from_slice(&DIGIT_PAIRS[n as usize]);
+    } else {
+        end -= 1;
+        buf[end] = b'0' + n as u8;
+    }
+    end
+}
+
+/// `n` (below 10,000) as four digits, leading zeros included, at the start of `to`.
+fn four_digits(to: &mut [u8], n: u32) {
+    to[..2].copy_from_slice(&DIGIT_PAIRS[(n / 100) as usize]);
+    to[2..4].copy_from_slice(&DIGIT_PAIRS[(n % 100) as usize]);
+}
+
+/// `00` to `99`.
+static DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    pairs
+};
 
 fn frame(out: &mut Vec<u8>, FrameNo(n): FrameNo) {
     int(out, n);
