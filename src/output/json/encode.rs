@@ -9,8 +9,7 @@
 //! Every struct is destructured and every enum matched without `..` or `_`: a new field or
 //! variant stops the build here instead of silently missing from the JSON.
 
-use std::io::Write as _;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::decode::TcpFlags;
 use crate::frame::{Duration, FrameNo, Timestamp};
@@ -339,43 +338,147 @@ fn array<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &
     out.push(b']');
 }
 
-/// `SocketAddr`'s `Display`. IPv4 by hand, since nearly every address is one; IPv6 through std,
-/// whose zero-run compression, `::ffff:a.b.c.d` forms and `%scope` are not worth re-deriving.
+/// `SocketAddr`'s `Display`: `a.b.c.d:port`, `[v6]:port` or `[v6%scope]:port`.
 fn addr(out: &mut Vec<u8>, a: &SocketAddr) {
     match a {
         SocketAddr::V4(v4) => {
-            let [a, b, c, d] = v4.ip().octets();
-            let mut buf = itoa::Buffer::new();
-            for (i, octet) in [a, b, c, d].into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                raw(out, buf.format(octet));
-            }
-            out.push(b':');
-            raw(out, buf.format(v4.port()));
+            const LONGEST: usize = "255.255.255.255:65535".len();
+            let mut buf = [0u8; LONGEST];
+            let mut at = decimal_before(&mut buf, LONGEST, v4.port().into());
+            at -= 1;
+            buf[at] = b':';
+            at = ipv4_before(&mut buf, at, *v4.ip());
+            out.extend_from_slice(&buf[at..]);
         }
-        // Writing to a Vec cannot fail, and std's Display fails only when its writer does.
         SocketAddr::V6(v6) => {
-            let _ = write!(out, "{v6}");
+            out.push(b'[');
+            ipv6(out, *v6.ip());
+            if v6.scope_id() != 0 {
+                out.push(b'%');
+                int(out, v6.scope_id());
+            }
+            raw(out, "]:");
+            int(out, v6.port());
+        }
+    }
+}
+
+/// Writes `ip` dotted to end just before `buf[end]` and returns where it starts; with the
+/// port in the same buffer, a whole IPv4 address is one copy.
+fn ipv4_before(buf: &mut [u8], mut end: usize, ip: Ipv4Addr) -> usize {
+    let [a, b, c, d] = ip.octets();
+    end = decimal_before(buf, end, d.into());
+    for octet in [c, b, a] {
+        end -= 1;
+        buf[end] = b'.';
+        end = decimal_before(buf, end, octet.into());
+    }
+    end
+}
+
+/// `Ipv6Addr`'s `Display` (RFC 5952): `::ffff:a.b.c.d` for IPv4-mapped addresses, otherwise
+/// lower-case hex groups with the first longest run of two or more zero groups as `::`.
+fn ipv6(out: &mut Vec<u8>, ip: Ipv6Addr) {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        const LONGEST: usize = "255.255.255.255".len();
+        let mut buf = [0u8; LONGEST];
+        let at = ipv4_before(&mut buf, LONGEST, v4);
+        raw(out, "::ffff:");
+        out.extend_from_slice(&buf[at..]);
+        return;
+    }
+    let groups = ip.segments();
+    let (mut zeros, mut run) = (0..0, 0..0);
+    for (i, &g) in groups.iter().enumerate() {
+        if g != 0 {
+            run = i + 1..i + 1;
+        } else {
+            run.end = i + 1;
+            if run.len() > zeros.len() {
+                zeros = run.clone();
+            }
+        }
+    }
+    if zeros.len() < 2 {
+        hex_groups(out, &groups);
+    } else {
+        hex_groups(out, &groups[..zeros.start]);
+        raw(out, "::");
+        hex_groups(out, &groups[zeros.end..]);
+    }
+}
+
+fn hex_groups(out: &mut Vec<u8>, groups: &[u16]) {
+    for (i, &g) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push(b':');
+        }
+        let nibbles = g.checked_ilog2().unwrap_or(0) / 4 + 1;
+        for n in (0..nibbles).rev() {
+            out.push(HEX[usize::from(g >> (4 * n) & 0xf)]);
         }
     }
 }
 
 /// `Timestamp`'s JSON number: seconds, a point and all nine decimals, flooring towards
-/// negative infinity (`Timestamp(-1)` is `-1.999999999`).
+/// negative infinity (`Timestamp(-1)` is `-1.999999999`). Built back to front in one stack
+/// buffer, so the number is a single copy.
 fn timestamp(out: &mut Vec<u8>, Timestamp(t): Timestamp) {
     const NANOS: i64 = Timestamp::NANOS_PER_SEC;
-    int(out, t.div_euclid(NANOS));
-    // Fixed width, so the copy is a few moves rather than a call.
-    let mut frac = *b".000000000";
-    let mut n = t.rem_euclid(NANOS);
-    for digit in frac[1..].iter_mut().rev() {
-        *digit = b'0' + (n % 10) as u8;
-        n /= 10;
+    const LONGEST: usize = "-9223372037.000000000".len();
+    let mut buf = [0u8; LONGEST];
+    let mut at = LONGEST;
+    let nanos = t.rem_euclid(NANOS) as u32;
+    four_digits(&mut buf[LONGEST - 4..], nanos % 10_000);
+    four_digits(&mut buf[LONGEST - 8..], nanos / 10_000 % 10_000);
+    buf[LONGEST - 9] = b'0' + (nanos / 100_000_000) as u8;
+    buf[LONGEST - 10] = b'.';
+    at -= 10;
+    let secs = t.div_euclid(NANOS);
+    at = decimal_before(&mut buf, at, secs.unsigned_abs());
+    if secs < 0 {
+        at -= 1;
+        buf[at] = b'-';
     }
-    out.extend_from_slice(&frac);
+    out.extend_from_slice(&buf[at..]);
 }
+
+/// Writes `n` in decimal to end just before `buf[end]` and returns where it starts: numbers
+/// come out least significant digits first, and this way two at a time.
+fn decimal_before(buf: &mut [u8], mut end: usize, mut n: u64) -> usize {
+    while n >= 100 {
+        end -= 2;
+        buf[end..end + 2].copy_from_slice(&DIGIT_PAIRS[(n % 100) as usize]);
+        n /= 100;
+    }
+    if n >= 10 {
+        end -= 2;
+        buf[end..end + 2].copy_from_slice(&DIGIT_PAIRS[n as usize]);
+    } else {
+        end -= 1;
+        buf[end] = b'0' + n as u8;
+    }
+    end
+}
+
+/// `n` (below 10,000) as four digits, leading zeros included, at the start of `to`.
+fn four_digits(to: &mut [u8], n: u32) {
+    to[..2].copy_from_slice(&DIGIT_PAIRS[(n / 100) as usize]);
+    to[2..4].copy_from_slice(&DIGIT_PAIRS[(n % 100) as usize]);
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `00` to `99`.
+static DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    pairs
+};
 
 fn frame(out: &mut Vec<u8>, FrameNo(n): FrameNo) {
     int(out, n);
@@ -393,7 +496,6 @@ fn boolean(out: &mut Vec<u8>, b: bool) {
 /// controls as `\b \t \n \f \r` or `\u00xx` (lower-case hex), everything else (DEL and
 /// non-ASCII included) as is.
 fn string(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut run = 0;
