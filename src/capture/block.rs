@@ -114,7 +114,10 @@ impl Layout {
             .then(|| format!("block length fields disagree (leading {first}, trailing {trailing})"))
     }
 
-    /// Interprets one block; a packet's bytes stay where the block has them.
+    /// Interprets one block; a packet's bytes stay where the block has them. Inlined into
+    /// its one caller, the reader's loop: a pcap record is then read without the copies of
+    /// the block into the call and of the packet out of it.
+    #[inline]
     pub(super) fn take<'a>(&mut self, block: PcapBlockOwned<'a>) -> Result<Taken<'a>, String> {
         match block {
             PcapBlockOwned::LegacyHeader(h) => {

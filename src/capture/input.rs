@@ -5,7 +5,6 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -86,8 +85,9 @@ pub struct Input {
     layout: Layout,
     /// Length of the record whose frame was returned last: it is consumed at the next read.
     unconsumed: usize,
-    /// Where that frame's bytes are in the reader's buffer.
-    head: Range<usize>,
+    /// The address and length of that frame's bytes: the reader's buffer keeps them in place
+    /// until the next read, so [`Input::head_data`] can find them with one look at it.
+    head: (usize, usize),
     buffer_size: usize,
     done: bool,
     last_ts: Option<Timestamp>,
@@ -128,7 +128,7 @@ impl Input {
             records: 0,
             layout: Layout::default(),
             unconsumed: 0,
-            head: 0..0,
+            head: (0, 0),
             buffer_size: INITIAL_BUFFER,
             done: false,
             last_ts: None,
@@ -159,7 +159,7 @@ impl Input {
         // of it has been read; `refill` does that anyway before it reads, by when only the tail
         // of a record cut by the buffer's end is left to move.
         self.reader.consume_noshift(std::mem::take(&mut self.unconsumed));
-        self.head = 0..0;
+        self.head = (0, 0);
         while !self.done {
             let problem = match self.reader.next() {
                 Ok((len, block)) => {
@@ -170,7 +170,7 @@ impl Input {
                         Ok(Taken::Frame(packet)) => {
                             // The packet borrows the buffer the reader is about to lend again:
                             // keep where its bytes are, not the borrow.
-                            let (start, n) = (packet.data.as_ptr() as usize, packet.data.len());
+                            self.head = (packet.data.as_ptr() as usize, packet.data.len());
                             let frame = Frame {
                                 ts: packet.ts,
                                 linktype: packet.linktype,
@@ -179,8 +179,6 @@ impl Input {
                                 no_in_input: FrameNo(self.records + 1),
                                 ..Frame::default()
                             };
-                            let from = start.saturating_sub(self.reader.data().as_ptr() as usize);
-                            self.head = from..from.saturating_add(n);
                             self.unconsumed = len;
                             self.records += 1;
                             self.check_order(frame.ts, at);
@@ -227,7 +225,10 @@ impl Input {
     /// The captured bytes of the frame [`Input::next_frame`] returned last (empty once the
     /// input has ended).
     pub fn head_data(&self) -> &[u8] {
-        self.reader.data().get(self.head.clone()).unwrap_or_default()
+        let data = self.reader.data();
+        let (at, len) = self.head;
+        let from = at.wrapping_sub(data.as_ptr() as usize);
+        data.get(from..from.saturating_add(len)).unwrap_or_default()
     }
 
     /// The parser needs more bytes than the buffer holds. Judge the record's declared length

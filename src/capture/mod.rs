@@ -69,8 +69,11 @@ impl Capture {
     /// Merges inputs opened by the caller (e.g. [`Input::from_reader`]).
     pub fn from_inputs(inputs: Vec<Input>) -> Capture {
         let mut cap = Capture { heads: vec![None; inputs.len()], inputs, lent: None, next_no: 0, warnings: Vec::new() };
-        for i in 0..cap.inputs.len() {
-            cap.advance(i);
+        // A lone input is read as it goes, without heads (see `next_frame`).
+        if cap.inputs.len() > 1 {
+            for i in 0..cap.inputs.len() {
+                cap.advance(i);
+            }
         }
         cap
     }
@@ -86,6 +89,14 @@ impl Capture {
     /// its captured bytes, borrowed from its input's read buffer until the next call.
     /// A damaged input ends early with a warning (see [`Capture::warnings`]); the others go on.
     pub fn next_frame(&mut self) -> Option<(Frame, &[u8])> {
+        // One input, the usual case, has nothing to merge: the search over heads and the copy
+        // through them would be most of this function's cost.
+        if self.inputs.len() == 1 {
+            let input = self.inputs.first_mut()?;
+            let frame = input.next_frame(&mut self.warnings)?;
+            self.next_no += 1;
+            return Some((Frame { no: FrameNo(self.next_no), ..frame }, input.head_data()));
+        }
         if let Some(i) = self.lent.take() {
             self.advance(i);
         }

@@ -7,7 +7,7 @@
 pub mod link;
 pub mod segment;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use etherparse::{
     ip_number, IpNumber, Ipv4HeaderSlice, Ipv6ExtensionsSlice, Ipv6HeaderSlice, TcpHeaderSlice, TcpOptionElement,
@@ -24,15 +24,20 @@ const IPV6_HEADER: usize = 40;
 /// Decodes one frame of the given link type.
 pub fn decode(linktype: i32, data: &[u8]) -> Result<Segment, SkipReason> {
     let (network, ip) = link::strip(linktype, data)?;
-    let (src, dst, tcp_len, tcp) = match network {
-        Network::Ipv4 => ipv4(ip)?,
-        Network::Ipv6 => ipv6(ip)?,
-    };
-    tcp_segment(src, dst, tcp_len, tcp)
+    match network {
+        Network::Ipv4 => {
+            let (src, dst, tcp_len, tcp) = ipv4(ip)?;
+            tcp_segment(src, dst, tcp_len, tcp)
+        }
+        Network::Ipv6 => {
+            let (src, dst, tcp_len, tcp) = ipv6(ip)?;
+            tcp_segment(src, dst, tcp_len, tcp)
+        }
+    }
 }
 
 /// Returns source, destination, the TCP length the IP header declares, and the TCP bytes.
-fn ipv4(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
+fn ipv4(ip: &[u8]) -> Result<(Ipv4Addr, Ipv4Addr, usize, &[u8]), SkipReason> {
     let h = Ipv4HeaderSlice::from_slice(ip).map_err(|e| match e {
         etherparse::err::ipv4::HeaderSliceError::Len(_) => SkipReason::Truncated,
         etherparse::err::ipv4::HeaderSliceError::Content(_) => SkipReason::Malformed,
@@ -52,10 +57,10 @@ fn ipv4(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
         total.checked_sub(header_len).ok_or(SkipReason::Malformed)?
     };
     let rest = ip.get(header_len..).ok_or(SkipReason::Truncated)?;
-    Ok((h.source_addr().into(), h.destination_addr().into(), tcp_len, rest))
+    Ok((h.source_addr(), h.destination_addr(), tcp_len, rest))
 }
 
-fn ipv6(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
+fn ipv6(ip: &[u8]) -> Result<(Ipv6Addr, Ipv6Addr, usize, &[u8]), SkipReason> {
     let h = Ipv6HeaderSlice::from_slice(ip).map_err(|e| match e {
         etherparse::err::ipv6::HeaderSliceError::Len(_) => SkipReason::Truncated,
         etherparse::err::ipv6::HeaderSliceError::Content(_) => SkipReason::Malformed,
@@ -75,10 +80,13 @@ fn ipv6(ip: &[u8]) -> Result<(IpAddr, IpAddr, usize, &[u8]), SkipReason> {
     let payload = usize::from(h.payload_length());
     // Jumbograms (payload length 0 with a hop-by-hop option) fall back to the captured size.
     let tcp_len = if payload == 0 { rest.len() } else { payload.checked_sub(ext_len).ok_or(SkipReason::Malformed)? };
-    Ok((h.source_addr().into(), h.destination_addr().into(), tcp_len, rest))
+    Ok((h.source_addr(), h.destination_addr(), tcp_len, rest))
 }
 
-fn tcp_segment(src: IpAddr, dst: IpAddr, tcp_len: usize, tcp: &[u8]) -> Result<Segment, SkipReason> {
+/// Generic over the address type, so that each IP version builds its own kind of address in
+/// the segment: through one `IpAddr` argument, IPv4 addresses went byte by byte through the
+/// layout of IPv6 ones.
+fn tcp_segment<A: Into<IpAddr>>(src: A, dst: A, tcp_len: usize, tcp: &[u8]) -> Result<Segment, SkipReason> {
     match TcpHeaderSlice::from_slice(tcp) {
         Ok(h) => {
             let header_len = usize::from(h.data_offset()) * 4;
@@ -98,7 +106,7 @@ fn tcp_segment(src: IpAddr, dst: IpAddr, tcp_len: usize, tcp: &[u8]) -> Result<S
 
 /// A snap length that cuts into the TCP options still leaves the 20 fixed bytes: decode those
 /// (with the options dropped) so the segment still drives the state machines.
-fn truncated_options(src: IpAddr, dst: IpAddr, tcp_len: usize, tcp: &[u8]) -> Result<Segment, SkipReason> {
+fn truncated_options<A: Into<IpAddr>>(src: A, dst: A, tcp_len: usize, tcp: &[u8]) -> Result<Segment, SkipReason> {
     let fixed: [u8; TCP_MIN_HEADER] =
         tcp.get(..TCP_MIN_HEADER).and_then(|b| b.try_into().ok()).ok_or(SkipReason::Truncated)?;
     let [.., offset_byte, _, _, _, _, _, _, _] = fixed;
@@ -115,11 +123,16 @@ fn truncated_options(src: IpAddr, dst: IpAddr, tcp_len: usize, tcp: &[u8]) -> Re
     base_segment(src, dst, &h, payload_len)
 }
 
-fn base_segment(src: IpAddr, dst: IpAddr, h: &TcpHeaderSlice<'_>, payload_len: usize) -> Result<Segment, SkipReason> {
+fn base_segment<A: Into<IpAddr>>(
+    src: A,
+    dst: A,
+    h: &TcpHeaderSlice<'_>,
+    payload_len: usize,
+) -> Result<Segment, SkipReason> {
     let raw_flags = h.slice().get(13).copied().ok_or(SkipReason::Truncated)?;
     Ok(Segment {
-        src: SocketAddr::new(src, h.source_port()),
-        dst: SocketAddr::new(dst, h.destination_port()),
+        src: SocketAddr::new(src.into(), h.source_port()),
+        dst: SocketAddr::new(dst.into(), h.destination_port()),
         seq: SeqNum(h.sequence_number()),
         ack: SeqNum(h.acknowledgment_number()),
         flags: TcpFlags(raw_flags),
