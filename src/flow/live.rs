@@ -170,8 +170,6 @@ impl Live {
         }
     }
 
-    /// Both endpoints are where nothing more can happen to them: CLOSED, or a server back in
-    /// LISTEN. (TIME_WAIT is not finished: its timer and retransmitted FINs are still to come.)
     /// Changes of either endpoint's state or timeline so far.
     pub(super) fn changes(&self) -> u32 {
         self.endpoints[0].changes().wrapping_add(self.endpoints[1].changes())
@@ -187,6 +185,8 @@ impl Live {
         turned
     }
 
+    /// Both endpoints are where nothing more can happen to them: CLOSED, or a server back in
+    /// LISTEN. (TIME_WAIT is not finished: its timer and retransmitted FINs are still to come.)
     pub(super) fn finished(&self) -> bool {
         let progressed = self.endpoints.iter().any(|e| e.timeline().len() > 1);
         progressed

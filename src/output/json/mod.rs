@@ -158,12 +158,14 @@ pub struct Unnumbered<'a> {
 impl Unnumbered<'_> {
     /// Appends the connection as number `id`: the bytes [`encode::connection`] writes.
     pub fn numbered(&self, out: &mut Vec<u8>, id: u64) {
+        let mut digits = itoa::Buffer::new();
+        let number = digits.format(id).as_bytes();
         let mut rest = self.bytes;
         let mut at = 0;
         for hole in self.holes {
             let (piece, tail) = rest.split_at(hole.saturating_sub(at).min(rest.len()));
             out.extend_from_slice(piece);
-            out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+            out.extend_from_slice(number);
             (rest, at) = (tail, hole);
         }
         out.extend_from_slice(rest);
