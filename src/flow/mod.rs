@@ -145,7 +145,7 @@ impl FlowTable {
         let fresh = |next_id: &mut u64| {
             let id = *next_id;
             *next_id += 1;
-            Box::new(Live::new(id, seg, at, self.time_wait, self.log.wants(id)))
+            Box::new(Live::new(id, seg, forward, at, self.time_wait, self.log.wants(id)))
         };
         let slot = match self.table.entry(key) {
             Entry::Vacant(slot) => {
@@ -185,7 +185,7 @@ impl FlowTable {
         live.base_seq[dir].get_or_insert(seg.seq);
         let changes = live.changes();
         let before = live.endpoints.each_ref().map(|e| e.time_wait_deadline());
-        live.apply(seg, at);
+        live.apply(seg, forward, at);
         if live.changes() == changes {
             return;
         }
