@@ -91,13 +91,7 @@ fn tcp_segment<A: Into<IpAddr>>(src: A, dst: A, tcp_len: usize, tcp: &[u8]) -> R
         Ok(h) => {
             let header_len = usize::from(h.data_offset()) * 4;
             let payload_len = tcp_len.checked_sub(header_len).ok_or(SkipReason::Malformed)?;
-            let mut seg = base_segment(src, dst, &h, payload_len)?;
-            // Options are negotiated on SYNs; walking them on every segment (timestamps ride
-            // on all of them) would cost more than the rest of the decoding.
-            if seg.flags.syn() {
-                seg.options = options(&h);
-            }
-            Ok(seg)
+            base_segment(src, dst, &h, payload_len)
         }
         Err(etherparse::err::tcp::HeaderSliceError::Content(_)) => Err(SkipReason::Malformed),
         Err(etherparse::err::tcp::HeaderSliceError::Len(_)) => truncated_options(src, dst, tcp_len, tcp),
@@ -130,15 +124,20 @@ fn base_segment<A: Into<IpAddr>>(
     payload_len: usize,
 ) -> Result<Segment, SkipReason> {
     let raw_flags = h.slice().get(13).copied().ok_or(SkipReason::Truncated)?;
+    let flags = TcpFlags(raw_flags);
+    // Options are negotiated on SYNs; walking them on every segment (timestamps ride on all
+    // of them) would cost more than the rest of the decoding. Built here, inside the one
+    // `Segment` literal: setting them afterwards copied the whole segment once more.
+    let options = if flags.syn() { options(h) } else { TcpOptions::default() };
     Ok(Segment {
         src: SocketAddr::new(src.into(), h.source_port()),
         dst: SocketAddr::new(dst.into(), h.destination_port()),
         seq: SeqNum(h.sequence_number()),
         ack: SeqNum(h.acknowledgment_number()),
-        flags: TcpFlags(raw_flags),
+        flags,
         window: h.window_size(),
         payload_len: u32::try_from(payload_len).map_err(|_| SkipReason::Malformed)?,
-        options: TcpOptions::default(),
+        options,
     })
 }
 
