@@ -9,8 +9,7 @@ use anyhow::{bail, Result};
 use tcpstate::flow::SegmentLog;
 use tcpstate::frame::Duration;
 use tcpstate::output::summary_text;
-use tcpstate::summary::{summarize, SummaryOptions};
-use tcpstate::timeline::Connection;
+use tcpstate::summary::{SummaryBuilder, SummaryOptions};
 use tcpstate::{analyze, Options};
 
 use super::progress::Progress;
@@ -56,10 +55,11 @@ pub fn run(args: SummaryArgs) -> Result<u8> {
         threads: super::threads(args.threads),
     };
     let sopts = SummaryOptions { long_fin_wait_2: seconds("--fin-wait-2", args.fin_wait_2)? };
-    let mut conns: Vec<Connection> = Vec::new();
-    let report = analyze(&args.captures, &opts, &mut conns)?;
+    // Folded as they come: the summary needs a few ids per connection, not its timelines.
+    let mut builder = SummaryBuilder::new(sopts);
+    let report = analyze(&args.captures, &opts, &mut builder)?;
     progress.finish();
-    let summary = summarize(&report, &conns, &sopts);
+    let summary = builder.finish(&report);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if args.json {
