@@ -250,12 +250,15 @@ pub struct SummaryBuilder {
     outcomes: Vec<OutcomeGroup>,
     mid_stream: IdList,
     zeek_conn_states: BTreeMap<ConnState, usize>,
-    /// Per role ([client, server]), per state: (duration, connection, still open).
-    samples: [BTreeMap<State, Vec<(Duration, u64, bool)>>; 2],
+    /// Per role: [client, server].
+    samples: [Samples; 2],
     last_visits: Vec<LastVisit>,
     found: BTreeMap<DiagnosisKind, Vec<Finding>>,
     lines: Vec<ConnectionLine>,
 }
+
+/// Per state, every visit as (duration, connection, still open at the end).
+type Samples = BTreeMap<State, Vec<(Duration, u64, bool)>>;
 
 /// The last visit of one endpoint's timeline: it lasts until the capture's end.
 struct LastVisit {
@@ -498,7 +501,7 @@ fn timed(state: State) -> bool {
     !matches!(state, State::Closed | State::Listen)
 }
 
-fn state_times(samples: BTreeMap<State, Vec<(Duration, u64, bool)>>) -> Vec<StateTime> {
+fn state_times(samples: Samples) -> Vec<StateTime> {
     samples
         .into_iter()
         .map(|(state, mut s)| {
