@@ -235,7 +235,21 @@ fn edge_addresses_and_timestamps_encode_as_serde_does() {
         v6("1:0:0:2:0:0:0:3", 1, 0),
         v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", u16::MAX, u32::MAX),
     ];
-    let times = [i64::MIN, i64::MIN + 1, -1_000_000_001, -1_000_000_000, -999_999_999, -1, 0, 1, 999_999_999, i64::MAX];
+    let times = [
+        i64::MIN,
+        i64::MIN + 1,
+        -1_000_000_001,
+        -1_000_000_000,
+        -999_999_999,
+        -1,
+        0,
+        1,
+        999_999_999,
+        999_999_999_999_999_999,
+        1_000_000_000_000_000_000,
+        1_700_000_000_000_000_001,
+        i64::MAX,
+    ];
     let mut c = base();
     for (i, &a) in addrs.iter().enumerate() {
         c.client = a;
