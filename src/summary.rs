@@ -22,11 +22,15 @@ pub struct SummaryOptions {
     /// FIN_WAIT_2 lasting at least this long is reported. Linux gives up on an orphaned
     /// FIN_WAIT_2 after `tcp_fin_timeout` = 60 s; a longer one means a peer that never closes.
     pub long_fin_wait_2: Duration,
+    /// Whether to keep [`Summary::per_connection`]: a line per connection is most of what a
+    /// summary holds (about half its memory on a million connections), and the text summary
+    /// prints them only when asked.
+    pub per_connection: bool,
 }
 
 impl Default for SummaryOptions {
     fn default() -> Self {
-        SummaryOptions { long_fin_wait_2: Duration::from_secs_f64(60.0) }
+        SummaryOptions { long_fin_wait_2: Duration::from_secs_f64(60.0), per_connection: true }
     }
 }
 
@@ -47,7 +51,8 @@ pub struct Summary {
     pub diagnoses: Vec<Diagnosis>,
     /// Zeek `conn_state` counts over all conn.log rows Zeek would write.
     pub zeek_conn_states: BTreeMap<ConnState, usize>,
-    /// One line per connection, with the ids other tools use.
+    /// One line per connection, with the ids other tools use; empty unless
+    /// [`SummaryOptions::per_connection`].
     pub per_connection: Vec<ConnectionLine>,
 }
 
@@ -257,8 +262,29 @@ pub struct SummaryBuilder {
     lines: Vec<ConnectionLine>,
 }
 
-/// Per state, every visit as (duration, connection, still open at the end).
-type Samples = BTreeMap<State, Vec<(Duration, u64, bool)>>;
+type Samples = BTreeMap<State, Visits>;
+
+/// One state's visits, as [`StateTime`] needs them: every duration for the exact
+/// percentiles, but only the longest visit's connection and a count of the open ones, so a
+/// visit costs 8 bytes (a million connections make about ten million visits).
+#[derive(Default)]
+struct Visits {
+    durations: Vec<Duration>,
+    /// The longest visit and its connection, the lowest id among equals: deterministic
+    /// whatever order the connections came in.
+    longest: Option<(Duration, u64)>,
+    open_at_end: usize,
+}
+
+impl Visits {
+    fn push(&mut self, lasted: Duration, connection: u64, open_at_end: bool) {
+        self.durations.push(lasted);
+        if self.longest.map_or(true, |(d, id)| lasted > d || (lasted == d && connection < id)) {
+            self.longest = Some((lasted, connection));
+        }
+        self.open_at_end += usize::from(open_at_end);
+    }
+}
 
 /// The last visit of one endpoint's timeline: it lasts until the capture's end.
 struct LastVisit {
@@ -308,7 +334,9 @@ impl SummaryBuilder {
             self.visits(c, role);
         }
         self.diagnose(c);
-        self.lines.push(line(c));
+        if self.opts.per_connection {
+            self.lines.push(line(c));
+        }
     }
 
     /// Time in state and the visit diagnoses of one endpoint, but for its last visit.
@@ -317,7 +345,7 @@ impl SummaryBuilder {
         for (tr, next) in t.timeline.iter().zip(t.timeline.iter().skip(1)) {
             let lasted = next.ts.since(tr.ts);
             if timed(tr.state) {
-                self.samples[role.index()].entry(tr.state).or_default().push((lasted, c.id, false));
+                self.samples[role.index()].entry(tr.state).or_default().push(lasted, c.id, false);
             }
             if tr.state == State::FinWait2 && lasted >= self.opts.long_fin_wait_2 {
                 let finding = Finding {
@@ -329,7 +357,9 @@ impl SummaryBuilder {
                 self.found.entry(DiagnosisKind::LongFinWait2).or_default().push(finding);
             }
         }
-        if let Some(last) = t.timeline.last() {
+        // A last visit to CLOSED or LISTEN is neither timed nor diagnosed: most connections'
+        // last visit is one, and keeping it would cost memory for every connection.
+        if let Some(last) = t.timeline.last().filter(|last| timed(last.state)) {
             self.last_visits.push(LastVisit {
                 connection: c.id,
                 role,
@@ -394,7 +424,7 @@ impl SummaryBuilder {
         for v in std::mem::take(&mut self.last_visits) {
             let lasted = capture_end.max(v.from).since(v.from);
             if timed(v.state) {
-                self.samples[v.role.index()].entry(v.state).or_default().push((lasted, v.connection, true));
+                self.samples[v.role.index()].entry(v.state).or_default().push(lasted, v.connection, true);
             }
             let kind = match v.state {
                 // An endpoint none of whose segments were captured (a one-sided capture) may
@@ -504,21 +534,20 @@ fn timed(state: State) -> bool {
 fn state_times(samples: Samples) -> Vec<StateTime> {
     samples
         .into_iter()
-        .map(|(state, mut s)| {
-            // Longest first among equals of lower id: max_connection is deterministic.
-            s.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-            let n = s.len();
-            let rank = |p: usize| s[(n * p).div_ceil(100).clamp(1, n) - 1].0;
-            let (max, max_connection, _) = s[n - 1];
-            StateTime {
+        .filter_map(|(state, mut v)| {
+            let (max, max_connection) = v.longest?;
+            v.durations.sort_unstable();
+            let n = v.durations.len();
+            let rank = |p: usize| v.durations[(n * p).div_ceil(100).clamp(1, n) - 1];
+            Some(StateTime {
                 state,
                 visits: n,
                 p50: rank(50),
                 p90: rank(90),
                 max,
                 max_connection,
-                open_at_end: s.iter().filter(|x| x.2).count(),
-            }
+                open_at_end: v.open_at_end,
+            })
         })
         .collect()
 }
@@ -597,4 +626,37 @@ fn half_open(c: &Connection) -> Option<Finding> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_visit_goes_to_the_lowest_id_among_equals_in_any_order() {
+        let visits = [(Duration(5), 7, false), (Duration(9), 4, true), (Duration(9), 2, false), (Duration(1), 1, true)];
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]] {
+            let mut v = Visits::default();
+            for i in order {
+                let (d, id, open) = visits[i];
+                v.push(d, id, open);
+            }
+            assert_eq!(v.longest, Some((Duration(9), 2)));
+            assert_eq!(v.open_at_end, 2);
+            assert_eq!(v.durations.len(), 4);
+        }
+    }
+
+    #[test]
+    fn percentiles_rank_the_sorted_durations() {
+        let mut samples = Samples::new();
+        for (i, d) in [40, 10, 30, 20, 50, 60, 70, 80, 90, 100].into_iter().enumerate() {
+            samples.entry(State::TimeWait).or_default().push(Duration(d), i as u64, false);
+        }
+        let [t] = state_times(samples).try_into().unwrap_or_else(|v: Vec<_>| panic!("{} states", v.len()));
+        assert_eq!(
+            (t.visits, t.p50, t.p90, t.max, t.max_connection),
+            (10, Duration(50), Duration(90), Duration(100), 9)
+        );
+    }
 }

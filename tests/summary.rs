@@ -138,7 +138,7 @@ fn fin_wait_2_longer_than_the_threshold_is_reported_with_its_frame() {
     let path = public_traces().join("tcpdump/dns_tcp.pcap");
     let mut conns = Vec::new();
     let report = analyze(std::slice::from_ref(&path), &Options::default(), &mut conns).unwrap();
-    let short = SummaryOptions { long_fin_wait_2: Duration(1_000_000) };
+    let short = SummaryOptions { long_fin_wait_2: Duration(1_000_000), ..SummaryOptions::default() };
     let s = summarize(&report, &conns, &short);
     let d = diagnosis(&s, DiagnosisKind::LongFinWait2);
     assert_eq!(d.findings[0].connection, 0);
@@ -154,7 +154,7 @@ fn fin_wait_2_longer_than_the_threshold_is_reported_with_its_frame() {
 /// and diagnoses, fed in id order, reversed, and straight from a sharded run.
 #[test]
 fn summary_is_the_same_whatever_order_connections_arrive_in() {
-    let short = SummaryOptions { long_fin_wait_2: Duration(1_000_000) };
+    let short = SummaryOptions { long_fin_wait_2: Duration(1_000_000), ..SummaryOptions::default() };
     for rel in ["tcptrace/fast_reuse.dmp.gz", "zeek/ldap/modify-request.pcapng", "tcpdump/dns_tcp.pcap"] {
         let path = public_traces().join(rel);
         let mut conns = Vec::new();
@@ -171,6 +171,23 @@ fn summary_is_the_same_whatever_order_connections_arrive_in() {
         assert_eq!(in_order, reversed, "{rel}");
         assert_eq!(in_order, streamed, "{rel}");
     }
+}
+
+#[test]
+fn a_summary_without_connection_lines_differs_only_by_them() {
+    let path = public_traces().join("tcptrace/fast_reuse.dmp.gz");
+    let build = |per_connection| {
+        let mut builder = SummaryBuilder::new(SummaryOptions { per_connection, ..SummaryOptions::default() });
+        let report = analyze(std::slice::from_ref(&path), &Options::default(), &mut builder).unwrap();
+        builder.finish(&report)
+    };
+    let (mut full, lean) = (build(true), build(false));
+    assert_eq!(full.per_connection.len(), full.connections);
+    assert!(full.connections > 0);
+    assert!(lean.per_connection.is_empty());
+    assert_eq!(lean.connections, full.connections);
+    full.per_connection.clear();
+    assert_eq!(serde_json::to_string(&full).unwrap(), serde_json::to_string(&lean).unwrap());
 }
 
 #[test]

@@ -43,7 +43,8 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     if !(args.fin_wait_2.is_finite() && args.fin_wait_2 >= 0.0) {
         bail!("--fin-wait-2 must be a non-negative number of seconds");
     }
-    let sopts = SummaryOptions { long_fin_wait_2: Duration::from_secs_f64(args.fin_wait_2) };
+    let sopts =
+        SummaryOptions { long_fin_wait_2: Duration::from_secs_f64(args.fin_wait_2), ..SummaryOptions::default() };
     // Which connections get diagrams is known only after the whole capture (diagnoses), and
     // their segments are needed for the sequence diagrams. Files are read twice, the first
     // time keeping no segments, so memory stays proportional to the connections drawn;

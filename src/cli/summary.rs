@@ -54,7 +54,10 @@ pub fn run(args: SummaryArgs) -> Result<u8> {
         progress: progress.counter(),
         threads: super::threads(args.threads),
     };
-    let sopts = SummaryOptions { long_fin_wait_2: seconds("--fin-wait-2", args.fin_wait_2)? };
+    let sopts = SummaryOptions {
+        long_fin_wait_2: seconds("--fin-wait-2", args.fin_wait_2)?,
+        per_connection: args.json || args.connections,
+    };
     // Folded as they come: the summary needs a few ids per connection, not its timelines.
     let mut builder = SummaryBuilder::new(sopts);
     let report = analyze(&args.captures, &opts, &mut builder)?;
