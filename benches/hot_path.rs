@@ -1,5 +1,6 @@
-//! Micro-benchmarks of the per-segment hot path: decoding one frame, one segment through the
-//! flow table and both endpoint machines, and one finished connection written as JSON.
+//! Micro-benchmarks of the per-segment hot path: decoding one frame, one step of the state
+//! machine (the diagram's lookup, and one endpoint observing a segment), one connection through
+//! the flow table and both endpoint machines, and one finished connection written as JSON.
 //! `cargo bench --bench hot_path`.
 
 use std::hint::black_box;
@@ -10,9 +11,11 @@ use tcpstate::decode::{decode, Segment, TcpFlags, TcpOptions};
 use tcpstate::flow::{FlowTable, SegmentLog};
 use tcpstate::frame::{Duration, FrameNo, Timestamp};
 use tcpstate::output::json::encode;
-use tcpstate::tcp::endpoint::At;
+use tcpstate::tcp::endpoint::{At, Endpoint};
+use tcpstate::tcp::machine::{next, Event, Open};
 use tcpstate::tcp::seq::SeqNum;
-use tcpstate::timeline::Connection;
+use tcpstate::tcp::state::State;
+use tcpstate::timeline::{Connection, Initial};
 
 /// Ethernet + IPv4 + TCP (ACK, 20-byte header with timestamps option), 100 bytes of payload.
 fn frame() -> Vec<u8> {
@@ -69,13 +72,51 @@ fn benches(c: &mut Criterion) {
         ss += 1400;
     }
     script.extend([seg(a, b, fi | ak, cs, ss, 0), seg(b, a, fi | ak, ss, cs + 1, 0), seg(a, b, ak, cs + 1, ss + 1, 0)]);
+    let at =
+        |i: usize| At { ts: Timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000_000), frame: FrameNo(i as u64 + 1) };
+
+    // The machine alone: the diagram's answer for every state and event, and the two endpoint
+    // machines stepped through the script without a flow table (each segment is one side's
+    // send and the other's receive).
+    let mut g = c.benchmark_group("machine");
+    g.throughput(Throughput::Elements((State::ALL.len() * Event::ALL.len() * 2) as u64));
+    g.bench_function("next_for_every_state_and_event", |b| {
+        b.iter(|| {
+            let mut moved = 0usize;
+            for open in [Open::Active, Open::Passive] {
+                for state in State::ALL {
+                    for event in Event::ALL {
+                        moved += usize::from(next(black_box(state), black_box(event), open).is_some());
+                    }
+                }
+            }
+            moved
+        })
+    });
+    g.throughput(Throughput::Elements(script.len() as u64 * 2));
+    let steps = |script: &[Segment]| {
+        let tw = Duration::from_secs_f64(60.0);
+        let mut ends = [
+            Endpoint::new(State::Closed, Initial::Closed, at(0).ts, tw),
+            Endpoint::new(State::Listen, Initial::Listening, at(0).ts, tw),
+        ];
+        for (i, sg) in script.iter().enumerate() {
+            let from = usize::from(sg.src != a);
+            ends[from].on_send(black_box(sg), at(i));
+            ends[1 - from].on_receive(black_box(sg), at(i));
+        }
+        ends.map(|e| e.state())
+    };
+    // The client closed first: a benchmark of anything else would measure the wrong path.
+    assert_eq!(steps(&script), [State::TimeWait, State::Closed]);
+    g.bench_function("endpoint_steps_of_one_connection", |bench| bench.iter(|| steps(&script)));
+    g.finish();
+
     let run = |script: &[Segment]| {
         let mut table = FlowTable::new(Duration::from_secs_f64(60.0), SegmentLog::None);
         let mut out: Vec<Connection> = Vec::new();
         for (i, sg) in script.iter().enumerate() {
-            let at =
-                At { ts: Timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000_000), frame: FrameNo(i as u64 + 1) };
-            table.on_segment(black_box(sg), at, &mut out);
+            table.on_segment(black_box(sg), at(i), &mut out);
         }
         table.finish(Timestamp(1_700_000_001_000_000_000), &mut out);
         out
