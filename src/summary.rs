@@ -262,6 +262,7 @@ pub struct SummaryBuilder {
     lines: Vec<ConnectionLine>,
 }
 
+/// Per timed state, its visits.
 type Samples = BTreeMap<State, Visits>;
 
 /// One state's visits, as [`StateTime`] needs them: every duration for the exact
@@ -286,7 +287,8 @@ impl Visits {
     }
 }
 
-/// The last visit of one endpoint's timeline: it lasts until the capture's end.
+/// The last visit of one endpoint's timeline, to a timed state: it lasts until the capture's
+/// end.
 struct LastVisit {
     connection: u64,
     role: Role,
@@ -423,9 +425,7 @@ impl SummaryBuilder {
         let capture_end = report.last_ts.or(self.last_end).unwrap_or_default();
         for v in std::mem::take(&mut self.last_visits) {
             let lasted = capture_end.max(v.from).since(v.from);
-            if timed(v.state) {
-                self.samples[v.role.index()].entry(v.state).or_default().push(lasted, v.connection, true);
-            }
+            self.samples[v.role.index()].entry(v.state).or_default().push(lasted, v.connection, true);
             let kind = match v.state {
                 // An endpoint none of whose segments were captured (a one-sided capture) may
                 // well have closed: its FIN is just out of view. Only one seen talking is
