@@ -2,7 +2,11 @@
 """Times a command for scripts/bench.sh: runs it RUNS times, stdout to /dev/null, and prints
 "BEST_SECONDS PEAK_RSS_KIB" (the fastest run's wall time, the largest peak RSS of all runs).
 
-    scripts/bench-time.py RUNS COMMAND [ARG...]
+    scripts/bench-time.py [--copies K] RUNS COMMAND [ARG...]
+
+With --copies K, each run starts K copies of the command at once and lasts until the last one
+ends: how much work the machine does in parallel when nothing is shared, the ceiling for what
+--threads can gain (see README "Performance").
 
 Wall time comes from time.perf_counter around the run: /usr/bin/time's %e has only 10 ms
 resolution, too coarse for the small corpora. Peak RSS comes from /usr/bin/time's %M (the
@@ -17,29 +21,41 @@ import time
 
 
 def main() -> int:
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    copies = 1
+    if args[:1] == ["--copies"] and len(args) > 1:
+        copies, args = int(args[1]), args[2:]
+    if len(args) < 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    runs, cmd = int(sys.argv[1]), sys.argv[2:]
+    runs, cmd = int(args[0]), args[1:]
     best, peak = None, 0
-    with tempfile.NamedTemporaryFile(mode="r", prefix="tcpstate-bench-", suffix=".rss") as rss:
-        for _ in range(runs):
-            start = time.perf_counter()
-            run = subprocess.run(
-                ["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd],
+    rss = [tempfile.NamedTemporaryFile(mode="r", prefix="tcpstate-bench-", suffix=".rss") for _ in range(copies)]
+    for _ in range(runs):
+        start = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                ["/usr/bin/time", "-f", "%M", "-o", r.name, *cmd],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
-            secs = time.perf_counter() - start
-            if run.returncode != 0:
-                tail = run.stderr.decode(errors="replace").strip().splitlines()[-5:]
-                print(f"{' '.join(cmd)}: exit status {run.returncode}", *tail, sep="\n  ", file=sys.stderr)
+            for r in rss
+        ]
+        # stderr is read to its end before waiting, so a chatty command cannot fill the pipe.
+        errs = [p.stderr.read() for p in procs]
+        codes = [p.wait() for p in procs]
+        secs = time.perf_counter() - start
+        for code, err in zip(codes, errs):
+            if code != 0:
+                tail = err.decode(errors="replace").strip().splitlines()[-5:]
+                print(f"{' '.join(cmd)}: exit status {code}", *tail, sep="\n  ", file=sys.stderr)
                 return 1
-            rss.seek(0)
+        for r in rss:
+            r.seek(0)
             # The last word: /usr/bin/time may write a status line before the format's output.
-            peak = max(peak, int(rss.read().split()[-1]))
-            best = secs if best is None else min(best, secs)
+            peak = max(peak, int(r.read().split()[-1]))
+        best = secs if best is None else min(best, secs)
     print(f"{best:.6f} {peak}")
     return 0
 
