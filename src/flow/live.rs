@@ -77,7 +77,7 @@ impl Live {
             reset: None,
             syn_ack_seen: false,
             segments: log.then(Vec::new),
-            peers: PeersTracker::new(seg, at.ts),
+            peers: PeersTracker::new(seg, forward, at.ts),
             was_finished: false,
         }
     }
@@ -86,7 +86,7 @@ impl Live {
         let from = if forward == self.client_forward { Role::Client } else { Role::Server };
         let (s, r) = (from.index(), from.peer().index());
         self.last = (at.frame, at.ts);
-        self.peers.observe(seg, at.ts);
+        self.peers.observe(seg, forward, at.ts);
         self.traffic[s].packets += 1;
         self.traffic[s].bytes += u64::from(seg.payload_len);
         let f = seg.flags;

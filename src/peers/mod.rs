@@ -36,12 +36,17 @@ pub struct PeersTracker {
 
 impl PeersTracker {
     /// Starts at the connection's first segment (which is then observed like every other).
-    pub fn new(first: &Segment, ts: Timestamp) -> PeersTracker {
-        PeersTracker { zeek: zeek::ZeekTracker::new(first, ts), completeness: wireshark::Completeness::new(first) }
+    /// `forward` is a segment's direction in a fixed orientation of the 4-tuple (the flow
+    /// table's key), here and in [`PeersTracker::observe`].
+    pub fn new(first: &Segment, forward: bool, ts: Timestamp) -> PeersTracker {
+        PeersTracker {
+            zeek: zeek::ZeekTracker::new(first, forward, ts),
+            completeness: wireshark::Completeness::new(first),
+        }
     }
 
-    pub fn observe(&mut self, seg: &Segment, ts: Timestamp) {
-        self.zeek.observe(seg, ts);
+    pub fn observe(&mut self, seg: &Segment, forward: bool, ts: Timestamp) {
+        self.zeek.observe(seg, forward, ts);
         self.completeness.observe(seg);
     }
 

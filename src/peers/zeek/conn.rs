@@ -171,13 +171,18 @@ pub(super) struct ZeekConn {
     hist_seen: u32,
     /// Zeek's `is_partial`: a side's first packet was not the SYN it should open with.
     partial: bool,
+    /// Whether the originator sends in the caller's `forward` direction: a boolean tells a
+    /// segment's sender where comparing `SocketAddr`s cost dozens of instructions a segment.
+    orig_forward: bool,
 }
 
 impl ZeekConn {
     /// Starts a connection at its first segment: its sender is Zeek's originator unless
     /// `TCPAnalyzer::WantConnection` flips it (a connection that does not begin with a pure
     /// SYN whose source port is a likely server port).
-    pub(super) fn new(first: &Segment) -> ZeekConn {
+    /// `forward`: the direction of `first` in whatever fixed orientation the caller uses for
+    /// every segment of the connection.
+    pub(super) fn new(first: &Segment, forward: bool) -> ZeekConn {
         let f = first.flags;
         let (sport, dport) = (first.src.port(), first.dst.port());
         let partial = !f.syn() || f.ack();
@@ -188,6 +193,7 @@ impl ZeekConn {
             history: String::new(),
             hist_seen: 0,
             partial: false,
+            orig_forward: forward,
         };
         if flip {
             t.flip_roles();
@@ -199,6 +205,7 @@ impl ZeekConn {
     /// `hist_seen` bits stay where they are, as in Zeek.
     fn flip_roles(&mut self) {
         self.sides.swap(0, 1);
+        self.orig_forward = !self.orig_forward;
         self.history.push('^');
     }
 
@@ -219,19 +226,21 @@ impl ZeekConn {
         self.history.push(if is_orig { code } else { code.to_ascii_lowercase() });
     }
 
-    /// Feeds one segment; returns the timers it starts.
-    pub(super) fn observe(&mut self, seg: &Segment) -> Timers {
+    /// Feeds one segment going in direction `forward` (see [`ZeekConn::new`]); returns the
+    /// timers it starts.
+    pub(super) fn observe(&mut self, seg: &Segment, forward: bool) -> Timers {
         let f = seg.flags;
         let len = i64::from(seg.payload_len);
         // PR #2191 (zeek/zeek): a connection that began with a SYN-ACK and continues with an
         // ACK or data in either direction is flipped, its history rewritten from "H" to "^h".
         if self.history == "H" && !f.syn() && !f.fin() && !f.rst() && (f.ack() || len > 0) {
             self.sides.swap(0, 1);
+            self.orig_forward = !self.orig_forward;
             self.history = "^h".to_string();
             let (o, r) = (self.hist_seen & 0xffff, self.hist_seen >> 16);
             self.hist_seen = (o << 16) | r;
         }
-        let is_orig = seg.src == self.sides[0].addr;
+        let is_orig = forward == self.orig_forward;
         let (e, p) = if is_orig { (0, 1) } else { (1, 0) };
         if self.sides[e].pkts == 0 {
             // SetPartialStatus: the originator opens with a pure SYN, the responder with a SYN.
@@ -277,8 +286,8 @@ impl ZeekConn {
         let attempt = is_orig && f.syn() && self.sides[e].state == St::Inactive;
         let before = self.sides[e].state;
         self.update_state_machine(is_orig, e, p, f, base, len);
-        // A flip may have moved the sender: find it again by address.
-        let (e, p) = if seg.src == self.sides[0].addr { (0, 1) } else { (1, 0) };
+        // A flip may have moved the sender: find it again.
+        let (e, p) = if forward == self.orig_forward { (0, 1) } else { (1, 0) };
         let do_close = match before {
             St::Closed => f.rst() && self.sides[p].state != St::Closed,
             St::Reset => false,

@@ -140,11 +140,12 @@ pub struct ZeekTracker {
 }
 
 impl ZeekTracker {
-    /// Starts at the connection's first segment (not yet observed).
-    pub fn new(first: &Segment, ts: Timestamp) -> ZeekTracker {
+    /// Starts at the connection's first segment (not yet observed), going in direction
+    /// `forward` of whatever fixed orientation the caller gives every segment.
+    pub fn new(first: &Segment, forward: bool, ts: Timestamp) -> ZeekTracker {
         ZeekTracker {
             done: Vec::new(),
-            cur: ZeekConn::new(first),
+            cur: ZeekConn::new(first, forward),
             attempt_deadline: None,
             close_deadline: None,
             last_ts: ts,
@@ -154,18 +155,18 @@ impl ZeekTracker {
     /// Feeds one segment seen at `ts`. Zeek runs its timers before the packet: an attempt
     /// still unanswered 5 s after its SYN, a close completed 5 s ago, or 5 min of silence
     /// ends the Zeek connection and this segment opens a new one.
-    pub fn observe(&mut self, seg: &Segment, ts: Timestamp) {
+    pub fn observe(&mut self, seg: &Segment, forward: bool, ts: Timestamp) {
         let attempt_over = self.attempt_deadline.is_some_and(|d| d <= ts && self.cur.attempt_failed());
         let removed = self.close_deadline.is_some_and(|d| d <= ts);
         let idle = ts.since(self.last_ts) >= INACTIVITY_TIMEOUT;
         if attempt_over || removed || idle {
-            let old = std::mem::replace(&mut self.cur, ZeekConn::new(seg));
+            let old = std::mem::replace(&mut self.cur, ZeekConn::new(seg, forward));
             self.done.push(old.finish());
             self.attempt_deadline = None;
             self.close_deadline = None;
         }
         self.last_ts = ts;
-        let timers = self.cur.observe(seg);
+        let timers = self.cur.observe(seg, forward);
         if timers.attempt {
             self.attempt_deadline = Some(ts.saturating_add(ATTEMPT_DELAY));
         }

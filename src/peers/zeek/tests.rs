@@ -24,9 +24,11 @@ fn seg(from: &str, flags: u8, seq: u32, ack: u32, len: u32) -> Segment {
 }
 
 fn run(segs: &[Segment]) -> Vec<Zeek> {
-    let mut t = ZeekTracker::new(&segs[0], Timestamp(0));
+    // Directions as the first segment's sender sees them: any fixed orientation will do.
+    let forward = |s: &Segment| s.src == segs[0].src;
+    let mut t = ZeekTracker::new(&segs[0], true, Timestamp(0));
     for (i, s) in segs.iter().enumerate() {
-        t.observe(s, Timestamp(i as i64 * 1_000_000));
+        t.observe(s, forward(s), Timestamp(i as i64 * 1_000_000));
     }
     t.finish()
 }
