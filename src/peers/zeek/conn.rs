@@ -561,17 +561,12 @@ impl ZeekConn {
         }
     }
 
-    /// The fields conn.log would show when the connection is logged.
-    pub(super) fn finish(&self) -> Zeek {
+    /// The fields conn.log would show when the connection is logged. By value: the history
+    /// moves into the row instead of being copied into a new allocation.
+    pub(super) fn finish(self) -> Zeek {
+        let conn_state = self.conn_state();
         let [o, r] = &self.sides;
-        Zeek {
-            conn_state: self.conn_state(),
-            history: self.history.clone(),
-            orig: o.addr,
-            resp: r.addr,
-            orig_pkts: o.pkts,
-            resp_pkts: r.pkts,
-        }
+        Zeek { conn_state, orig: o.addr, resp: r.addr, orig_pkts: o.pkts, resp_pkts: r.pkts, history: self.history }
     }
 
     /// `conn_state()` in main.zeek.
