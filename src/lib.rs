@@ -43,9 +43,9 @@ pub struct Options {
     /// Capture bytes read so far (record headers included), for a progress display that
     /// runs on another thread. `None`: nobody is watching.
     pub progress: Option<Arc<AtomicU64>>,
-    /// Flow tables to run: 1 runs everything on the calling thread; N > 1 runs N tables on
-    /// their own threads, sharded by flow hash behind one reading thread (see `shards`), while
-    /// the calling thread writes the output. The output is the same.
+    /// Flow tables to run: 1 runs everything on the calling thread; N > 1 runs N tables,
+    /// sharded by flow hash, one on the reading thread and the others on threads of their own
+    /// (see `shards`), while the calling thread writes the output. The output is the same.
     pub threads: usize,
 }
 

@@ -18,8 +18,9 @@ use super::NameStyle;
 
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
-    /// Threads: 1 does everything on one; 2 or more read and decode on a second one. The
-    /// output is identical. Default: all cores.
+    /// Threads: 1 does everything on one; N ≥ 2 runs N flow tables, sharded by connection,
+    /// one beside the reading and the others on threads of their own. The output is
+    /// identical. Default: all cores.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Capture files (pcap, pcapng, optionally gzip-compressed); `-` reads standard input.
