@@ -44,6 +44,10 @@ use crate::{decode_all, finish_report, Options, Report};
 const BATCH: usize = 2048;
 /// Batches in flight per shard: enough to ride out jitter, few enough to keep memory flat.
 const IN_FLIGHT: usize = 6;
+/// Batches per report to the merger: every table reports at the same batches, so a round of
+/// reports covers the same segments. The merging thread, a third thread on two cores, then
+/// wakes once for this many batches, not for each.
+const REPORT_EVERY: u32 = 8;
 /// What reading, decoding and dealing a segment costs the reading thread, against what the
 /// flow tables then do with it (flow lookup, both machines, the peers' trackers, JSON): about
 /// half on the large corpus. Measured with `perf record -e cpu-clock`, `--threads 2`, by the
@@ -241,6 +245,7 @@ fn read(
             let _ = tx.send(Work::Batch(Arc::clone(&batch)));
         }
     };
+    let mut unreported = 0;
     let decoded = decode_all(cap, files, opts, |seg, at| {
         let owner = deal.owner(spread(seg));
         let segment = batch.first + batch.clock.len() as u64;
@@ -258,12 +263,19 @@ fn read(
             let next = batch.first + BATCH as u64;
             let fresh = spent.try_recv().map_or_else(|_| Batch::new(next, shards), |b| b.reuse(next));
             send(std::mem::replace(&mut batch, fresh));
-            // After the batch: the merger waits for every shard's report of it in turn.
-            let _ = own.line.done.send(std::mem::replace(&mut report, own.line.report()));
+            unreported += 1;
+            if unreported == REPORT_EVERY {
+                // After the batch: the merger waits for every shard's report of it in turn.
+                let _ = own.line.done.send(std::mem::replace(&mut report, own.line.report()));
+                unreported = 0;
+            }
         }
     });
     if !batch.clock.is_empty() {
         send(batch);
+        unreported += 1;
+    }
+    if unreported > 0 {
         let _ = own.line.done.send(report);
     }
     let end = decoded.0.last_ts.unwrap_or_default();
@@ -392,10 +404,11 @@ impl Shard {
     /// Runs the table on every instant of the clock and on the shard's own segments.
     fn run(mut self) {
         let me = self.table.me;
+        let mut report = self.table.line.report();
+        let mut unreported = 0;
         for item in &self.work {
             match item {
                 Work::Batch(batch) => {
-                    let mut report = self.table.line.report();
                     let mut mine = batch.segments.get(me).map_or(&[][..], Vec::as_slice).iter();
                     for (i, (at, &owner)) in batch.clock.iter().zip(&batch.owner).enumerate() {
                         let own = if usize::from(owner) == me { mine.next() } else { None };
@@ -405,11 +418,20 @@ impl Shard {
                         // The reader may have finished already; then the batch is simply dropped.
                         let _ = self.spent.send(batch);
                     }
-                    if self.table.line.done.send(report).is_err() {
-                        return;
+                    unreported += 1;
+                    if unreported == REPORT_EVERY {
+                        let next = self.table.line.report();
+                        if self.table.line.done.send(std::mem::replace(&mut report, next)).is_err() {
+                            return;
+                        }
+                        unreported = 0;
                     }
                 }
                 Work::End(end) => {
+                    // The reader reports its last batches as one round too.
+                    if unreported > 0 && self.table.line.done.send(report).is_err() {
+                        return;
+                    }
                     self.table.end(end);
                     return;
                 }

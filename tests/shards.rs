@@ -104,7 +104,9 @@ fn stress() -> Vec<u8> {
     };
     let mut cap = Capture::new();
     let mut t: i64 = 1_700_000_000_000_000_000;
-    for round in 0..600u32 {
+    // Enough rounds for about 40,000 segments: several of the shards' reports to the merger,
+    // each of which covers 8 batches of 2,048.
+    for round in 0..6000u32 {
         let c = addr(&format!("10.0.{}.{}:{}", next(2), 1 + next(4), 40000 + next(10)));
         let s = addr(&format!("192.0.2.{}:{}", 1 + next(3), [80, 443][next(2) as usize]));
         let isn = 1000 + round * 7919;
@@ -153,6 +155,8 @@ fn shards_deliver_what_one_table_delivers_on_port_reuse_gaps_and_ties() {
     let bytes = stress();
     let one = run_bytes(&bytes, 1);
     assert!(one.1.len() > 500, "{} connections", one.1.len());
+    let frames: u64 = one.0.split("total: ").nth(1).and_then(|r| r.split(',').next()).unwrap().parse().unwrap();
+    assert!(frames > 2 * 8 * 2048, "{frames} frames: fewer than two rounds of the shards' reports");
     assert!(!one.0.contains("late 0 "), "the stress capture has late segments: {}", one.0);
     let tuples: std::collections::HashSet<(String, String)> = one
         .1
