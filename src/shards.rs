@@ -182,34 +182,27 @@ impl Sink for Placing<'_> {
 pub(crate) fn run(cap: Capture, files: Vec<PathBuf>, opts: &Options, shards: usize, sink: &mut impl Sink) -> Report {
     let shards = shards.clamp(2, usize::from(u8::MAX));
     let json = sink.json().is_some();
-    // Reports come from every table, the reading thread's first; JSON buffers go back to
-    // every table the same way, because reusing them saves the allocator mapping and faulting
-    // in fresh pages every time.
-    let (own_done, own_done_rx) = sync_channel::<Done>(IN_FLIGHT);
-    let (own_written_tx, own_written) = channel::<Vec<u8>>();
-    let own = Table {
-        me: 0,
-        table: FlowTable::new(opts.time_wait, SegmentLog::None),
-        line: Line { json, done: own_done, written: own_written },
-    };
-    let (work_tx, work_rx): (Vec<_>, Vec<_>) = (1..shards).map(|_| sync_channel::<Work>(IN_FLIGHT)).unzip();
-    let (done_tx, mut done_rx): (Vec<_>, Vec<_>) = (1..shards).map(|_| sync_channel::<Done>(IN_FLIGHT)).unzip();
-    done_rx.insert(0, own_done_rx);
-    let (mut written_tx, written_rx): (Vec<_>, Vec<_>) = (1..shards).map(|_| channel::<Vec<u8>>()).unzip();
-    written_tx.insert(0, own_written_tx);
+    // Table 0 is the reading thread's; the merger hears from every table in id order.
+    let (own, own_done, own_written) = Table::new(0, opts, json);
+    let (mut done_rx, mut written_tx) = (vec![own_done], vec![own_written]);
+    let (mut workers, mut work_tx) = (Vec::new(), Vec::new());
+    for me in 1..shards {
+        let (table, done, written) = Table::new(me, opts, json);
+        let (tx, rx) = sync_channel::<Work>(IN_FLIGHT);
+        done_rx.push(done);
+        written_tx.push(written);
+        work_tx.push(tx);
+        workers.push((table, rx));
+    }
     // Batches come back from the last shard to finish with them: a quarter of a megabyte
     // each, so reusing them saves the allocator mapping and faulting in fresh pages every time.
     let (spent_tx, spent_rx) = channel::<Batch>();
     thread::scope(|scope| {
-        for (me, ((work, done), written)) in (1..).zip(work_rx.into_iter().zip(done_tx).zip(written_rx)) {
-            let table = Table {
-                me,
-                table: FlowTable::new(opts.time_wait, SegmentLog::None),
-                line: Line { json, done, written },
-            };
+        for (table, work) in workers {
+            let name = format!("shard {}", table.me);
             let shard = Shard { table, work, spent: spent_tx.clone() };
             thread::Builder::new()
-                .name(format!("shard {me}"))
+                .name(name)
                 .spawn_scoped(scope, move || shard.run())
                 .unwrap_or_else(|e| panic!("cannot start a shard thread: {e}"));
         }
@@ -251,21 +244,22 @@ fn read(
         let segment = batch.first + batch.clock.len() as u64;
         batch.clock.push(at);
         batch.owner.push(owner as u8);
-        if owner == 0 {
-            own.step(&mut report, segment, at, Some(seg));
+        let mine = if owner == 0 {
+            Some(seg)
         } else {
             if let Some(theirs) = batch.segments.get_mut(owner) {
                 theirs.push(*seg);
             }
-            own.step(&mut report, segment, at, None);
-        }
+            None
+        };
+        own.step(&mut report, segment, at, mine);
         if batch.clock.len() == BATCH {
             let next = batch.first + BATCH as u64;
             let fresh = spent.try_recv().map_or_else(|_| Batch::new(next, shards), |b| b.reuse(next));
             send(std::mem::replace(&mut batch, fresh));
             unreported += 1;
             if unreported == REPORT_EVERY {
-                // After the batch: the merger waits for every shard's report of it in turn.
+                // After the batches: the merger waits for every table's report of them in turn.
                 let _ = own.line.done.send(std::mem::replace(&mut report, own.line.report()));
                 unreported = 0;
             }
@@ -363,6 +357,16 @@ impl Line {
 }
 
 impl Table {
+    /// Table `me`, the receiving end of its reports, and where the merger gives its JSON
+    /// buffers back: reusing them saves the allocator mapping and faulting in fresh pages.
+    fn new(me: usize, opts: &Options, json: bool) -> (Table, Receiver<Done>, Sender<Vec<u8>>) {
+        let (done, done_rx) = sync_channel::<Done>(IN_FLIGHT);
+        let (written_tx, written) = channel::<Vec<u8>>();
+        let table =
+            Table { me, table: FlowTable::new(opts.time_wait, SegmentLog::None), line: Line { json, done, written } };
+        (table, done_rx, written_tx)
+    }
+
     /// One instant of the clock, the global segment index `segment`: the table's own segment
     /// then, or only its timers.
     #[inline]

@@ -204,9 +204,14 @@ impl ZeekConn {
     /// `Connection::FlipRoles`: swaps originator and responder and records `^`. The
     /// `hist_seen` bits stay where they are, as in Zeek.
     fn flip_roles(&mut self) {
+        self.swap_sides();
+        self.history.push('^');
+    }
+
+    /// Originator and responder change places, and with them the originator's direction.
+    fn swap_sides(&mut self) {
         self.sides.swap(0, 1);
         self.orig_forward = !self.orig_forward;
-        self.history.push('^');
     }
 
     /// `Connection::CheckHistory`: records the letter the first time; returns whether it had
@@ -234,8 +239,7 @@ impl ZeekConn {
         // PR #2191 (zeek/zeek): a connection that began with a SYN-ACK and continues with an
         // ACK or data in either direction is flipped, its history rewritten from "H" to "^h".
         if self.history == "H" && !f.syn() && !f.fin() && !f.rst() && (f.ack() || len > 0) {
-            self.sides.swap(0, 1);
-            self.orig_forward = !self.orig_forward;
+            self.swap_sides();
             self.history = "^h".to_string();
             let (o, r) = (self.hist_seen & 0xffff, self.hist_seen >> 16);
             self.hist_seen = (o << 16) | r;
