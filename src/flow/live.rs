@@ -209,7 +209,22 @@ impl Live {
     /// copied a kilobyte per connection.
     pub(super) fn finish(self: Box<Self>) -> Connection {
         let ending = self.ending();
-        let Live { id, client, server, roles, first, last, traffic, endpoints, notes, segments, peers, .. } = *self;
+        let Live {
+            id,
+            client,
+            server,
+            roles,
+            client_forward,
+            first,
+            last,
+            traffic,
+            endpoints,
+            notes,
+            segments,
+            peers,
+            ..
+        } = *self;
+        let ends = if client_forward { [client, server] } else { [server, client] };
         let [c, s] = endpoints;
         Connection {
             id,
@@ -226,7 +241,7 @@ impl Live {
             endpoints: Endpoints { client: c.into_timeline(), server: s.into_timeline() },
             notes,
             segments,
-            peers: peers.finish(id),
+            peers: peers.finish(id, ends),
         }
     }
 }

@@ -50,8 +50,9 @@ impl PeersTracker {
         self.completeness.observe(seg);
     }
 
-    /// The fields of connection `id` (Wireshark's tcp.stream).
-    pub fn finish(self, id: u64) -> Peers {
-        Peers { wireshark: self.completeness.finish(id), zeek: self.zeek.finish() }
+    /// The fields of connection `id` (Wireshark's tcp.stream); `ends`: the source and
+    /// destination of a segment going `forward`.
+    pub fn finish(self, id: u64, ends: [SocketAddr; 2]) -> Peers {
+        Peers { wireshark: self.completeness.finish(id), zeek: self.zeek.finish(ends) }
     }
 }

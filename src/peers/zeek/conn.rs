@@ -31,11 +31,12 @@ const HIST_MULTI: u32 = 1 << 6;
 const TOO_LARGE_SEQ_DELTA: i64 = 1_048_576;
 
 /// A logarithmic history letter (`Connection::ScaledHistoryEntry`, base 10): recorded at the
-/// 1st, 10th, 100th … occurrence.
+/// 1st, 10th, 100th … occurrence. Counted in 32 bits, as Zeek's `Connection` counts them:
+/// twelve bytes less per connection, which the flow table touches at every segment.
 #[derive(Clone, Debug)]
 pub(super) struct Scaled {
-    count: u64,
-    threshold: u64,
+    count: u32,
+    threshold: u32,
 }
 
 impl Default for Scaled {
@@ -46,9 +47,12 @@ impl Default for Scaled {
 
 impl Scaled {
     pub(super) fn hit(&mut self) -> bool {
-        self.count += 1;
+        self.count = self.count.wrapping_add(1);
         if self.count == self.threshold {
-            self.threshold = self.threshold.saturating_mul(10);
+            match self.threshold.checked_mul(10) {
+                Some(next) => self.threshold = next,
+                None => self.count = 0,
+            }
             true
         } else {
             false
@@ -57,10 +61,11 @@ impl Scaled {
 }
 
 /// One side as Zeek's TCP_Endpoint sees it. Sequence numbers are unwrapped to i64 so relative
-/// numbers never wrap (Zeek counts wraps; same effect).
+/// numbers never wrap (Zeek counts wraps; same effect). Its address is not kept: the caller
+/// has both at hand when a row is logged, and two `SocketAddr`s would add a cache line to
+/// what every segment touches.
 #[derive(Clone, Debug)]
 struct Side {
-    addr: SocketAddr,
     state: St,
     prev_state: St,
     start: i64,
@@ -88,9 +93,8 @@ struct Side {
 }
 
 impl Side {
-    fn new(addr: SocketAddr) -> Side {
+    fn new() -> Side {
         Side {
-            addr,
             state: St::Inactive,
             prev_state: St::Inactive,
             start: 0,
@@ -189,7 +193,7 @@ impl ZeekConn {
         // Both plausible servers: flip only a non-SYN towards a higher port.
         let flip = partial && likely_server_port(sport) && (!likely_server_port(dport) || (!f.syn() && sport < dport));
         let mut t = ZeekConn {
-            sides: [Side::new(first.src), Side::new(first.dst)],
+            sides: [Side::new(), Side::new()],
             history: String::new(),
             hist_seen: 0,
             partial: false,
@@ -566,11 +570,13 @@ impl ZeekConn {
     }
 
     /// The fields conn.log would show when the connection is logged. By value: the history
-    /// moves into the row instead of being copied into a new allocation.
-    pub(super) fn finish(self) -> Zeek {
+    /// moves into the row instead of being copied into a new allocation. `ends`: the source and
+    /// destination of a segment going in the caller's `forward` direction.
+    pub(super) fn finish(self, ends: [SocketAddr; 2]) -> Zeek {
         let conn_state = self.conn_state();
         let [o, r] = &self.sides;
-        Zeek { conn_state, orig: o.addr, resp: r.addr, orig_pkts: o.pkts, resp_pkts: r.pkts, history: self.history }
+        let [orig, resp] = if self.orig_forward { ends } else { [ends[1], ends[0]] };
+        Zeek { conn_state, orig, resp, orig_pkts: o.pkts, resp_pkts: r.pkts, history: self.history }
     }
 
     /// `conn_state()` in main.zeek.

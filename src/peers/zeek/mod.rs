@@ -161,7 +161,7 @@ impl ZeekTracker {
         let idle = ts.since(self.last_ts) >= INACTIVITY_TIMEOUT;
         if attempt_over || removed || idle {
             let old = std::mem::replace(&mut self.cur, ZeekConn::new(seg, forward));
-            self.done.push(old.finish());
+            self.done.push(old.finish(if forward { [seg.src, seg.dst] } else { [seg.dst, seg.src] }));
             self.attempt_deadline = None;
             self.close_deadline = None;
         }
@@ -175,9 +175,10 @@ impl ZeekTracker {
         }
     }
 
-    /// The conn.log rows, in the order Zeek would log them.
-    pub fn finish(mut self) -> Vec<Zeek> {
-        self.done.push(self.cur.finish());
+    /// The conn.log rows, in the order Zeek would log them. `ends`: the source and destination
+    /// of a segment going `forward`.
+    pub fn finish(mut self, ends: [SocketAddr; 2]) -> Vec<Zeek> {
+        self.done.push(self.cur.finish(ends));
         self.done
     }
 }

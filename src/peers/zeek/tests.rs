@@ -30,7 +30,7 @@ fn run(segs: &[Segment]) -> Vec<Zeek> {
     for (i, s) in segs.iter().enumerate() {
         t.observe(s, forward(s), Timestamp(i as i64 * 1_000_000));
     }
-    t.finish()
+    t.finish([segs[0].src, segs[0].dst])
 }
 
 const SYN: u8 = TcpFlags::SYN;
