@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{create_reader, PcapError};
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use super::block::{u32_at, Layout, Taken};
 use super::{Frame, Warning};
@@ -66,6 +66,64 @@ impl<R: Read> Read for Tracked<R> {
     }
 }
 
+/// The decompressed stream, behind the file header read ahead by [`header_prefix`].
+type Stream = io::Chain<io::Cursor<Vec<u8>>, Tracked<Box<dyn Read + Send>>>;
+
+/// pcap-parser's reader for the format the header names. An enum, not the boxed trait object
+/// `create_reader` returns: the calls made for every record are then direct, and inlined.
+enum Reader {
+    Pcap(LegacyPcapReader<Stream>),
+    PcapNg(PcapNGReader<Stream>),
+}
+
+impl Reader {
+    fn open(pcapng: bool, stream: Stream) -> Result<Reader, PcapError<&'static [u8]>> {
+        Ok(if pcapng {
+            Reader::PcapNg(PcapNGReader::new(INITIAL_BUFFER, stream)?)
+        } else {
+            Reader::Pcap(LegacyPcapReader::new(INITIAL_BUFFER, stream)?)
+        })
+    }
+
+    #[inline]
+    fn next(&mut self) -> Result<(usize, PcapBlockOwned<'_>), PcapError<&'_ [u8]>> {
+        match self {
+            Reader::Pcap(r) => r.next(),
+            Reader::PcapNg(r) => r.next(),
+        }
+    }
+
+    #[inline]
+    fn consume_noshift(&mut self, len: usize) {
+        match self {
+            Reader::Pcap(r) => r.consume_noshift(len),
+            Reader::PcapNg(r) => r.consume_noshift(len),
+        }
+    }
+
+    #[inline]
+    fn data(&self) -> &[u8] {
+        match self {
+            Reader::Pcap(r) => r.data(),
+            Reader::PcapNg(r) => r.data(),
+        }
+    }
+
+    fn refill(&mut self) -> Result<(), PcapError<&'_ [u8]>> {
+        match self {
+            Reader::Pcap(r) => r.refill(),
+            Reader::PcapNg(r) => r.refill(),
+        }
+    }
+
+    fn grow(&mut self, size: usize) -> bool {
+        match self {
+            Reader::Pcap(r) => r.grow(size),
+            Reader::PcapNg(r) => r.grow(size),
+        }
+    }
+}
+
 /// Frames that go back in time within one input: reported once, with the first place.
 #[derive(Default)]
 struct Backwards {
@@ -76,7 +134,7 @@ struct Backwards {
 /// Reads one input: a file, or standard input when the path is `-`.
 pub struct Input {
     path: PathBuf,
-    reader: Box<dyn PcapReaderIterator + Send>,
+    reader: Reader,
     io_error: IoErrorSlot,
     /// Bytes of the (decompressed) stream consumed so far: the offset of the next block.
     offset: u64,
@@ -113,8 +171,8 @@ impl Input {
         let stream =
             Tracked { inner: decompressed(raw).map_err(|e| format_error(e.to_string()))?, error: io_error.clone() };
         let (head, stream) = header_prefix(stream).map_err(|e| format_error(e.to_string()))?;
-        let stream = io::Cursor::new(head).chain(stream);
-        let reader = create_reader(INITIAL_BUFFER, stream).map_err(|e| {
+        let pcapng = u32_at(&head, 0, false) == Some(PCAPNG_MAGIC);
+        let reader = Reader::open(pcapng, io::Cursor::new(head).chain(stream)).map_err(|e| {
             format_error(match e {
                 PcapError::ReadError => read_error(&io_error),
                 other => format!("cannot read the capture header: {}", describe(&other)),
