@@ -21,7 +21,10 @@
 //! incarnation; at the end, timers due by then and the rest in id order.
 //!
 //! When the sink only writes JSON ([`Sink::json`]), each shard writes its connections itself,
-//! leaving out the number, and frees them: the merging thread copies bytes and numbers.
+//! leaving out the number, and frees them: the merging thread copies bytes and numbers. At the
+//! end of the capture, when about half of a long capture's connections are written at once
+//! and a shard holds most of them, a helper thread per shard writes every third (with 2 or 3
+//! tables) as a stream of its own.
 
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -183,14 +186,14 @@ pub(crate) fn run(cap: Capture, files: Vec<PathBuf>, opts: &Options, shards: usi
     let shards = shards.clamp(2, usize::from(u8::MAX));
     let json = sink.json().is_some();
     // Table 0 is the reading thread's; the merger hears from every table in id order.
-    let (own, own_done, own_written) = Table::new(0, opts, json);
-    let (mut done_rx, mut written_tx) = (vec![own_done], vec![own_written]);
+    let (own, own_reports, _) = Table::new(0, shards, opts, json);
+    let (mut tables, mut helpers) = (vec![own_reports], Vec::new());
     let (mut workers, mut work_tx) = (Vec::new(), Vec::new());
     for me in 1..shards {
-        let (table, done, written) = Table::new(me, opts, json);
+        let (table, reports, helped) = Table::new(me, shards, opts, json);
         let (tx, rx) = sync_channel::<Work>(IN_FLIGHT);
-        done_rx.push(done);
-        written_tx.push(written);
+        tables.push(reports);
+        helpers.extend(helped);
         work_tx.push(tx);
         workers.push((table, rx));
     }
@@ -211,7 +214,7 @@ pub(crate) fn run(cap: Capture, files: Vec<PathBuf>, opts: &Options, shards: usi
             .name("reader".into())
             .spawn_scoped(scope, move || read(cap, files, opts, own, work_tx, spent_rx))
             .unwrap_or_else(|e| panic!("cannot start the reading thread: {e}"));
-        let late = merge(&done_rx, &written_tx, sink);
+        let late = merge(&tables, &helpers, sink);
         let (report, impossible) = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         finish_report(report, impossible, late)
     })
@@ -331,6 +334,9 @@ struct Table {
     me: usize,
     table: FlowTable,
     line: Line,
+    /// The line of the helper that writes some of the table's last connections.
+    helper: Option<Line>,
+    hand_every: usize,
 }
 
 /// Where a table's reports go.
@@ -342,7 +348,22 @@ struct Line {
     written: Receiver<Vec<u8>>,
 }
 
+/// The merger's end of a line: the reports of table `shard` (or of its helper), and where
+/// their JSON buffers go back to be filled again, which saves the allocator mapping and
+/// faulting in fresh pages.
+struct Reports {
+    shard: usize,
+    done: Receiver<Done>,
+    written: Sender<Vec<u8>>,
+}
+
 impl Line {
+    fn new(shard: usize, json: bool) -> (Line, Reports) {
+        let (done, done_rx) = sync_channel::<Done>(IN_FLIGHT);
+        let (written_tx, written) = channel::<Vec<u8>>();
+        (Line { json, done, written }, Reports { shard, done: done_rx, written: written_tx })
+    }
+
     /// An empty report, with a JSON buffer the merger gave back if there is one.
     fn report(&self) -> Done {
         let mut report = Done::default();
@@ -357,14 +378,20 @@ impl Line {
 }
 
 impl Table {
-    /// Table `me`, the receiving end of its reports, and where the merger gives its JSON
-    /// buffers back: reusing them saves the allocator mapping and faulting in fresh pages.
-    fn new(me: usize, opts: &Options, json: bool) -> (Table, Receiver<Done>, Sender<Vec<u8>>) {
-        let (done, done_rx) = sync_channel::<Done>(IN_FLIGHT);
-        let (written_tx, written) = channel::<Vec<u8>>();
-        let table =
-            Table { me, table: FlowTable::new(opts.time_wait, SegmentLog::None), line: Line { json, done, written } };
-        (table, done_rx, written_tx)
+    /// Table `me` of `tables`, and the merger's end of its line.
+    /// With JSON, a shard's table has a helper at the end of the capture (see [`Hand`]): the
+    /// third value is the merger's end of the helper's line.
+    fn new(me: usize, tables: usize, opts: &Options, json: bool) -> (Table, Reports, Option<Reports>) {
+        let (line, reports) = Line::new(me, json);
+        let (helper, helped) = match json && me > 0 {
+            true => {
+                let (line, reports) = Line::new(me, json);
+                (Some(line), Some(reports))
+            }
+            false => (None, None),
+        };
+        let table = FlowTable::new(opts.time_wait, SegmentLog::None);
+        (Table { me, table, line, helper, hand_every: hand_every(tables) }, reports, helped)
     }
 
     /// One instant of the clock, the global segment index `segment`: the table's own segment
@@ -386,14 +413,27 @@ impl Table {
 
     /// The end of the capture, at `end`: the rest of the table's deliveries, in chunks.
     fn end(self, end: Timestamp) {
-        let Table { table, line, .. } = self;
+        let Table { me, table, line, helper, hand_every } = self;
         let late = table.late_segments;
         let report = Done { ending: true, ..line.report() };
-        let mut ending = Ending { line: &line, report };
-        table.finish(end, &mut ending);
-        let mut report = ending.report;
-        report.late_segments = Some(late);
-        let _ = line.done.send(report);
+        thread::scope(|scope| {
+            let hand = helper.map(|helper| {
+                let (tx, handed) = sync_channel::<Vec<Connection>>(HANDED_IN_FLIGHT);
+                thread::Builder::new()
+                    .name(format!("helper {me}"))
+                    .spawn_scoped(scope, move || help(handed, helper))
+                    .unwrap_or_else(|e| panic!("cannot start a helper thread: {e}"));
+                Hand { tx, every: hand_every, count: 0, chunk: Vec::with_capacity(END_CHUNK) }
+            });
+            let mut ending = Ending { line: &line, report, hand };
+            table.finish(end, &mut ending);
+            let Ending { mut report, hand, .. } = ending;
+            if let Some(mut hand) = hand {
+                hand.flush();
+            }
+            report.late_segments = Some(late);
+            let _ = line.done.send(report);
+        });
     }
 }
 
@@ -449,10 +489,77 @@ impl Shard {
 struct Ending<'a> {
     line: &'a Line,
     report: Done,
+    /// A shard's line to its helper, which writes every few of the last connections.
+    hand: Option<Hand>,
+}
+
+/// Connections a shard hands to its helper at the end of the capture: the end delivers about
+/// half the connections of a long capture at once, and the shard holds most of them.
+struct Hand {
+    tx: SyncSender<Vec<Connection>>,
+    every: usize,
+    count: usize,
+    chunk: Vec<Connection>,
+}
+
+impl Hand {
+    /// Takes `conn` if it is its turn, giving it back otherwise.
+    fn take(&mut self, conn: Connection) -> Option<Connection> {
+        self.count += 1;
+        if self.count % self.every != 0 {
+            return Some(conn);
+        }
+        self.chunk.push(conn);
+        if self.chunk.len() >= END_CHUNK {
+            self.flush();
+        }
+        None
+    }
+
+    fn flush(&mut self) {
+        if !self.chunk.is_empty() {
+            // A closed channel: the helper panicked, and its panic is re-raised when joined.
+            let _ = self.tx.send(std::mem::replace(&mut self.chunk, Vec::with_capacity(END_CHUNK)));
+        }
+    }
+}
+
+/// A shard's helper at the end: writes the connections it is handed, as its own stream of
+/// deliveries in the shard's order (each one's share of an ordered stream is ordered).
+fn help(handed: Receiver<Vec<Connection>>, line: Line) {
+    let mut ending = Ending { line: &line, report: Done { ending: true, ..line.report() }, hand: None };
+    for chunk in handed {
+        for conn in chunk {
+            ending.deliver(conn, Why::End);
+        }
+    }
+    let mut report = ending.report;
+    report.late_segments = Some(0);
+    let _ = line.done.send(report);
 }
 
 /// Deliveries per chunk at the end.
 const END_CHUNK: usize = 32;
+/// Chunks of connections in flight from a shard to its helper at the end: two, so that a
+/// shard filling its own chunk never waits on a helper that waits on the merger (a shard hands
+/// over fewer than a chunk's worth while it fills one of its own).
+const HANDED_IN_FLIGHT: usize = 2;
+
+/// Every how many of its last deliveries a shard hands one to its helper, so that at the end
+/// of the capture the reading thread (with its table's share r) and each shard's helper weigh
+/// what each shard keeps: r + f·(1 − r) = (1 − f)·(1 − r)/(N − 1) for one helper per shard,
+/// f = (q − r)/(N·q) with q = (1 − r)/(N − 1) a shard's share. 3 for 2 and 3 tables.
+fn hand_every(tables: usize) -> usize {
+    let n = tables.max(2) as f64;
+    let r = reader_share(tables);
+    let q = (1.0 - r) / (n - 1.0);
+    let f = (q - r) / (n * q);
+    if f > 0.0 {
+        (1.0 / f).round().max(2.0) as usize
+    } else {
+        usize::MAX
+    }
+}
 
 impl Sink for Ending<'_> {
     fn connection(&mut self, conn: Connection) {
@@ -460,6 +567,13 @@ impl Sink for Ending<'_> {
     }
 
     fn deliver(&mut self, conn: Connection, why: Why) {
+        let conn = match (why, self.hand.as_mut()) {
+            (Why::End, Some(hand)) => match hand.take(conn) {
+                Some(conn) => conn,
+                None => return,
+            },
+            _ => conn,
+        };
         Placing { done: &mut self.report, segment: u64::MAX, json: self.line.json }.deliver(conn, why);
         if self.report.delivered.len() >= END_CHUNK {
             let next = Done { ending: true, ..self.line.report() };
@@ -469,10 +583,10 @@ impl Sink for Ending<'_> {
     }
 }
 
-/// One shard's deliveries at the end, in its order, which is the global order among them.
+/// One table's (or helper's) deliveries at the end, in its order, which is the global order
+/// among them.
 struct EndStream<'a> {
-    rx: &'a Receiver<Done>,
-    written: &'a Sender<Vec<u8>>,
+    reports: &'a Reports,
     entries: std::vec::IntoIter<(Place, Delivered)>,
     json: Vec<u8>,
     finished: bool,
@@ -489,7 +603,7 @@ impl EndStream<'_> {
             if self.finished {
                 return None;
             }
-            let report = self.rx.recv().ok()?;
+            let report = self.reports.done.recv().ok()?;
             self.take(report, late);
         }
     }
@@ -501,29 +615,29 @@ impl EndStream<'_> {
         }
         self.entries = report.delivered.into_iter();
         let spent = std::mem::replace(&mut self.json, report.json);
-        let _ = self.written.send(spent);
+        let _ = self.reports.written.send(spent);
     }
 }
 
 /// The calling thread: takes the shards' reports batch by batch, numbers their connections
 /// globally and hands them to `sink` in single-threaded order, returning JSON buffers to
 /// their shards once written. Returns the late segments.
-fn merge(done: &[Receiver<Done>], written: &[Sender<Vec<u8>>], sink: &mut impl Sink) -> u64 {
-    let mut numbers = Numbers::new(done.len());
+fn merge(tables: &[Reports], helpers: &[Reports], sink: &mut impl Sink) -> u64 {
+    let mut numbers = Numbers::new(tables.len());
     let mut ready: Vec<(Place, u64, usize, Delivered)> = Vec::new();
-    let mut jsons: Vec<Vec<u8>> = Vec::with_capacity(done.len());
+    let mut jsons: Vec<Vec<u8>> = Vec::with_capacity(tables.len());
     loop {
-        let mut reports = Vec::with_capacity(done.len());
-        for rx in done {
+        let mut reports = Vec::with_capacity(tables.len());
+        for table in tables {
             // A shard that stopped without its last report panicked: joining re-raises it.
-            let Ok(report) = rx.recv() else {
+            let Ok(report) = table.done.recv() else {
                 return 0;
             };
             reports.push(report);
         }
         numbers.created(&reports);
         if reports.iter().any(|r| r.ending) {
-            return merge_end(reports, done, written, &mut numbers, sink);
+            return merge_end(reports, tables, helpers, &mut numbers, sink);
         }
         for (s, report) in reports.into_iter().enumerate() {
             for (place, delivered) in report.delivered {
@@ -535,40 +649,36 @@ fn merge(done: &[Receiver<Done>], written: &[Sender<Vec<u8>>], sink: &mut impl S
         for (_, id, s, delivered) in ready.drain(..) {
             hand_over(sink, delivered, id, jsons.get(s).map_or(&[][..], Vec::as_slice));
         }
-        for (buf, tx) in jsons.drain(..).zip(written) {
+        for (buf, table) in jsons.drain(..).zip(tables) {
             // A shard that has finished no longer takes buffers back: drop it then.
-            let _ = tx.send(buf);
+            let _ = table.written.send(buf);
         }
     }
 }
 
-/// The end of the capture: every shard's stream of last deliveries, merged by place and id
-/// as the chunks arrive. Returns the late segments.
+/// The end of the capture: every table's and helper's stream of last deliveries, merged by
+/// place and id as the chunks arrive. `first`: each table's first report of the end.
+/// Returns the late segments.
 fn merge_end(
     first: Vec<Done>,
-    done: &[Receiver<Done>],
-    written: &[Sender<Vec<u8>>],
+    tables: &[Reports],
+    helpers: &[Reports],
     numbers: &mut Numbers,
     sink: &mut impl Sink,
 ) -> u64 {
     let mut late = 0;
-    let mut streams: Vec<EndStream<'_>> = done
+    let mut streams: Vec<EndStream<'_>> = tables
         .iter()
-        .zip(written)
-        .map(|(rx, written)| EndStream {
-            rx,
-            written,
-            entries: Vec::new().into_iter(),
-            json: Vec::new(),
-            finished: false,
-        })
+        .chain(helpers)
+        .map(|reports| EndStream { reports, entries: Vec::new().into_iter(), json: Vec::new(), finished: false })
         .collect();
     for (stream, report) in streams.iter_mut().zip(first) {
         stream.take(report, &mut late);
     }
     let mut heads: Vec<Option<(Place, u64, Delivered)>> = Vec::with_capacity(streams.len());
-    for (s, stream) in streams.iter_mut().enumerate() {
-        heads.push(stream.next(&mut late).map(|(place, d)| (place, numbers.global(s, &d), d)));
+    for stream in &mut streams {
+        let shard = stream.reports.shard;
+        heads.push(stream.next(&mut late).map(|(place, d)| (place, numbers.global(shard, &d), d)));
     }
     loop {
         let next = heads.iter().enumerate().filter_map(|(s, h)| h.as_ref().map(|(p, id, _)| ((*p, *id), s))).min();
@@ -581,7 +691,8 @@ fn merge_end(
         if let Some((_, id, delivered)) = head.take() {
             hand_over(sink, delivered, id, &stream.json);
         }
-        *head = stream.next(&mut late).map(|(place, d)| (place, numbers.global(s, &d), d));
+        let shard = stream.reports.shard;
+        *head = stream.next(&mut late).map(|(place, d)| (place, numbers.global(shard, &d), d));
     }
 }
 
@@ -649,6 +760,13 @@ mod tests {
         assert!((reader_share(2) - 0.25).abs() < 1e-9);
         assert_eq!(reader_share(3), 0.0);
         assert_eq!(reader_share(255), 0.0);
+    }
+
+    #[test]
+    fn a_helper_takes_every_third_of_a_shards_last_connections_with_two_or_three_tables() {
+        assert_eq!(hand_every(2), 3);
+        assert_eq!(hand_every(3), 3);
+        assert_eq!(hand_every(4), 4);
     }
 
     #[test]
