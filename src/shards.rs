@@ -241,7 +241,6 @@ fn read(
             let _ = tx.send(Work::Batch(Arc::clone(&batch)));
         }
     };
-    let mut unreported = 0;
     let decoded = decode_all(cap, files, opts, |seg, at| {
         let owner = deal.owner(spread(seg));
         let segment = batch.first + batch.clock.len() as u64;
@@ -260,21 +259,15 @@ fn read(
             let next = batch.first + BATCH as u64;
             let fresh = spent.try_recv().map_or_else(|_| Batch::new(next, shards), |b| b.reuse(next));
             send(std::mem::replace(&mut batch, fresh));
-            unreported += 1;
-            if unreported == REPORT_EVERY {
-                // After the batches: the merger waits for every table's report of them in turn.
-                let _ = own.line.done.send(std::mem::replace(&mut report, own.line.report()));
-                unreported = 0;
-            }
+            // After the batches: the merger waits for every table's report of them in turn.
+            own.batch_done(&mut report);
         }
     });
     if !batch.clock.is_empty() {
         send(batch);
-        unreported += 1;
+        own.batch_done(&mut report);
     }
-    if unreported > 0 {
-        let _ = own.line.done.send(report);
-    }
+    own.report_rest(report);
     let end = decoded.0.last_ts.unwrap_or_default();
     for tx in &work {
         let _ = tx.send(Work::End(end));
@@ -337,6 +330,8 @@ struct Table {
     /// The line of the helper that writes some of the table's last connections.
     helper: Option<Line>,
     hand_every: usize,
+    /// Batches done since the table's last report to the merger.
+    unreported: u32,
 }
 
 /// Where a table's reports go.
@@ -383,15 +378,27 @@ impl Table {
     /// third value is the merger's end of the helper's line.
     fn new(me: usize, tables: usize, opts: &Options, json: bool) -> (Table, Reports, Option<Reports>) {
         let (line, reports) = Line::new(me, json);
-        let (helper, helped) = match json && me > 0 {
-            true => {
-                let (line, reports) = Line::new(me, json);
-                (Some(line), Some(reports))
-            }
-            false => (None, None),
-        };
+        let (helper, helped) = (json && me > 0).then(|| Line::new(me, json)).unzip();
         let table = FlowTable::new(opts.time_wait, SegmentLog::None);
-        (Table { me, table, line, helper, hand_every: hand_every(tables) }, reports, helped)
+        (Table { me, table, line, helper, hand_every: hand_every(tables), unreported: 0 }, reports, helped)
+    }
+
+    /// Counts one batch done; at every [`REPORT_EVERY`]th, sends the report of them to the
+    /// merger and starts the next. False once the merger has gone.
+    fn batch_done(&mut self, report: &mut Done) -> bool {
+        self.unreported += 1;
+        if self.unreported < REPORT_EVERY {
+            return true;
+        }
+        self.unreported = 0;
+        let next = self.line.report();
+        self.line.done.send(std::mem::replace(report, next)).is_ok()
+    }
+
+    /// Sends the report of the batches done since the last one, if there are any (the last
+    /// round may be short). False once the merger has gone.
+    fn report_rest(&mut self, report: Done) -> bool {
+        std::mem::take(&mut self.unreported) == 0 || self.line.done.send(report).is_ok()
     }
 
     /// One instant of the clock, the global segment index `segment`: the table's own segment
@@ -413,7 +420,7 @@ impl Table {
 
     /// The end of the capture, at `end`: the rest of the table's deliveries, in chunks.
     fn end(self, end: Timestamp) {
-        let Table { me, table, line, helper, hand_every } = self;
+        let Table { me, table, line, helper, hand_every, .. } = self;
         let late = table.late_segments;
         let report = Done { ending: true, ..line.report() };
         thread::scope(|scope| {
@@ -427,12 +434,7 @@ impl Table {
             });
             let mut ending = Ending { line: &line, report, hand };
             table.finish(end, &mut ending);
-            let Ending { mut report, hand, .. } = ending;
-            if let Some(mut hand) = hand {
-                hand.flush();
-            }
-            report.late_segments = Some(late);
-            let _ = line.done.send(report);
+            ending.close(late);
         });
     }
 }
@@ -449,7 +451,6 @@ impl Shard {
     fn run(mut self) {
         let me = self.table.me;
         let mut report = self.table.line.report();
-        let mut unreported = 0;
         for item in &self.work {
             match item {
                 Work::Batch(batch) => {
@@ -462,18 +463,13 @@ impl Shard {
                         // The reader may have finished already; then the batch is simply dropped.
                         let _ = self.spent.send(batch);
                     }
-                    unreported += 1;
-                    if unreported == REPORT_EVERY {
-                        let next = self.table.line.report();
-                        if self.table.line.done.send(std::mem::replace(&mut report, next)).is_err() {
-                            return;
-                        }
-                        unreported = 0;
+                    if !self.table.batch_done(&mut report) {
+                        return;
                     }
                 }
                 Work::End(end) => {
                     // The reader reports its last batches as one round too.
-                    if unreported > 0 && self.table.line.done.send(report).is_err() {
+                    if !self.table.report_rest(report) {
                         return;
                     }
                     self.table.end(end);
@@ -533,9 +529,7 @@ fn help(handed: Receiver<Vec<Connection>>, line: Line) {
             ending.deliver(conn, Why::End);
         }
     }
-    let mut report = ending.report;
-    report.late_segments = Some(0);
-    let _ = line.done.send(report);
+    ending.close(0);
 }
 
 /// Deliveries per chunk at the end.
@@ -558,6 +552,19 @@ fn hand_every(tables: usize) -> usize {
         (1.0 / f).round().max(2.0) as usize
     } else {
         usize::MAX
+    }
+}
+
+impl Ending<'_> {
+    /// Hands over what is left for the helper and sends the last report, which tells the
+    /// merger the stream is over and how many segments came late.
+    fn close(mut self, late: u64) {
+        if let Some(hand) = self.hand.as_mut() {
+            hand.flush();
+        }
+        self.report.late_segments = Some(late);
+        // A closed channel: the merger has gone, and its panic is re-raised when joined.
+        let _ = self.line.done.send(self.report);
     }
 }
 
