@@ -123,7 +123,8 @@ struct Place {
     due: Timestamp,
 }
 
-/// What one shard did with one batch.
+/// What one shard did with one round of batches. The merger sends each back once merged, to
+/// be filled again: fresh ones cost the allocator mapping and faulting in their pages.
 #[derive(Default)]
 struct Done {
     /// Global segment indices at which the shard created connections, in its id order.
@@ -137,12 +138,21 @@ struct Done {
     late_segments: Option<u64>,
 }
 
+impl Done {
+    /// Emptied for reuse, keeping its buffers.
+    fn recycled(mut self) -> Done {
+        self.created.clear();
+        self.delivered.clear();
+        self.json.clear();
+        Done { ending: false, late_segments: None, ..self }
+    }
+}
+
 /// A connection a shard delivered: whole, or written as JSON for a sink that takes it so.
-/// One run uses one variant; boxing the large one would cost an allocation per connection
-/// to save a few kilobytes per report.
-#[allow(clippy::large_enum_variant)]
+/// Boxed whole: an allocation per connection, where moving a connection (some 300 bytes)
+/// into a report, through the merge and out cost more.
 enum Delivered {
-    Whole(Connection),
+    Whole(Box<Connection>),
     /// The shard's own id for it, its bytes in [`Done::json`], and where its number goes,
     /// counted from the first of those bytes.
     Json {
@@ -175,7 +185,7 @@ impl Sink for Placing<'_> {
             let holes = encode::unnumbered(&mut self.done.json, &conn).map(|h| h - start);
             Delivered::Json { id: conn.id, bytes: start..self.done.json.len(), holes }
         } else {
-            Delivered::Whole(conn)
+            Delivered::Whole(Box::new(conn))
         };
         self.done.delivered.push((Place { segment: self.segment, phase, due }, delivered));
     }
@@ -339,36 +349,28 @@ struct Line {
     /// Whether to deliver connections as JSON.
     json: bool,
     done: SyncSender<Done>,
-    /// JSON buffers the merger has written out, to fill again.
-    written: Receiver<Vec<u8>>,
+    /// Reports the merger has merged, to fill again.
+    written: Receiver<Done>,
 }
 
 /// The merger's end of a line: the reports of table `shard` (or of its helper), and where
-/// their JSON buffers go back to be filled again, which saves the allocator mapping and
-/// faulting in fresh pages.
+/// they go back once merged.
 struct Reports {
     shard: usize,
     done: Receiver<Done>,
-    written: Sender<Vec<u8>>,
+    written: Sender<Done>,
 }
 
 impl Line {
     fn new(shard: usize, json: bool) -> (Line, Reports) {
         let (done, done_rx) = sync_channel::<Done>(IN_FLIGHT);
-        let (written_tx, written) = channel::<Vec<u8>>();
+        let (written_tx, written) = channel::<Done>();
         (Line { json, done, written }, Reports { shard, done: done_rx, written: written_tx })
     }
 
-    /// An empty report, with a JSON buffer the merger gave back if there is one.
+    /// An empty report: one the merger gave back if there is one.
     fn report(&self) -> Done {
-        let mut report = Done::default();
-        if self.json {
-            if let Ok(mut buf) = self.written.try_recv() {
-                buf.clear();
-                report.json = buf;
-            }
-        }
-        report
+        self.written.try_recv().map_or_else(|_| Done::default(), Done::recycled)
     }
 }
 
@@ -590,116 +592,93 @@ impl Sink for Ending<'_> {
     }
 }
 
-/// One table's (or helper's) deliveries at the end, in its order, which is the global order
-/// among them.
-struct EndStream<'a> {
+/// One table's (or helper's) deliveries, in its order, which is the global order among them:
+/// each round's, and at the end of the capture every chunk of its last ones.
+struct Stream<'a> {
     reports: &'a Reports,
-    entries: std::vec::IntoIter<(Place, Delivered)>,
-    json: Vec<u8>,
+    /// The report being merged, its deliveries reversed: the next one is the last.
+    report: Done,
+    /// Whether the table (or helper) has sent its last report.
     finished: bool,
 }
 
-impl EndStream<'_> {
-    /// The next delivery, waiting for the shard's next chunk if need be; records the late
-    /// segments its last chunk reports.
-    fn next(&mut self, late: &mut u64) -> Option<(Place, Delivered)> {
+impl<'a> Stream<'a> {
+    fn new(reports: &'a Reports) -> Stream<'a> {
+        Stream { reports, report: Done::default(), finished: false }
+    }
+
+    /// Merges `report` next, sending the one merged before back to be filled again; records
+    /// the late segments a last report tells.
+    fn take(&mut self, mut report: Done, late: &mut u64) {
+        if let Some(n) = report.late_segments {
+            *late += n;
+            self.finished = true;
+        }
+        report.delivered.reverse();
+        let merged = std::mem::replace(&mut self.report, report);
+        // A table that has finished no longer takes reports back: dropped then.
+        let _ = self.reports.written.send(merged);
+    }
+
+    /// The next delivery, with its global id. At the end of the capture (`wait`), waits for
+    /// the table's next chunk when this one is merged.
+    fn next(&mut self, wait: bool, numbers: &mut Numbers, late: &mut u64) -> Option<(Place, u64, Delivered)> {
         loop {
-            if let Some(entry) = self.entries.next() {
-                return Some(entry);
+            if let Some((place, delivered)) = self.report.delivered.pop() {
+                return Some((place, numbers.global(self.reports.shard, &delivered), delivered));
             }
-            if self.finished {
+            if !wait || self.finished {
                 return None;
             }
             let report = self.reports.done.recv().ok()?;
             self.take(report, late);
         }
     }
-
-    fn take(&mut self, report: Done, late: &mut u64) {
-        if let Some(n) = report.late_segments {
-            *late += n;
-            self.finished = true;
-        }
-        self.entries = report.delivered.into_iter();
-        let spent = std::mem::replace(&mut self.json, report.json);
-        let _ = self.reports.written.send(spent);
-    }
 }
 
-/// The calling thread: takes the shards' reports batch by batch, numbers their connections
-/// globally and hands them to `sink` in single-threaded order, returning JSON buffers to
-/// their shards once written. Returns the late segments.
+/// The calling thread: takes the tables' reports round by round, numbers their connections
+/// globally and hands them to `sink` in single-threaded order. At the end of the capture, it
+/// merges every table's and helper's chunks of last deliveries as they arrive. Returns the
+/// late segments.
 fn merge(tables: &[Reports], helpers: &[Reports], sink: &mut impl Sink) -> u64 {
     let mut numbers = Numbers::new(tables.len());
-    let mut ready: Vec<(Place, u64, usize, Delivered)> = Vec::new();
-    let mut jsons: Vec<Vec<u8>> = Vec::with_capacity(tables.len());
+    let mut streams: Vec<Stream<'_>> = tables.iter().chain(helpers).map(Stream::new).collect();
+    let mut late = 0;
     loop {
-        let mut reports = Vec::with_capacity(tables.len());
-        for table in tables {
+        let mut ending = false;
+        for stream in streams.iter_mut().take(tables.len()) {
             // A shard that stopped without its last report panicked: joining re-raises it.
-            let Ok(report) = table.done.recv() else {
+            let Ok(report) = stream.reports.done.recv() else {
                 return 0;
             };
-            reports.push(report);
+            ending |= report.ending;
+            stream.take(report, &mut late);
         }
-        numbers.created(&reports);
-        if reports.iter().any(|r| r.ending) {
-            return merge_end(reports, tables, helpers, &mut numbers, sink);
-        }
-        for (s, report) in reports.into_iter().enumerate() {
-            for (place, delivered) in report.delivered {
-                ready.push((place, numbers.global(s, &delivered), s, delivered));
-            }
-            jsons.push(report.json);
-        }
-        ready.sort_unstable_by_key(|(place, id, _, _)| (*place, *id));
-        for (_, id, s, delivered) in ready.drain(..) {
-            hand_over(sink, delivered, id, jsons.get(s).map_or(&[][..], Vec::as_slice));
-        }
-        for (buf, table) in jsons.drain(..).zip(tables) {
-            // A shard that has finished no longer takes buffers back: drop it then.
-            let _ = table.written.send(buf);
+        numbers.created(streams.iter().map(|s| &s.report));
+        merge_streams(&mut streams, ending, &mut numbers, sink, &mut late);
+        if ending {
+            return late;
         }
     }
 }
 
-/// The end of the capture: every table's and helper's stream of last deliveries, merged by
-/// place and id as the chunks arrive. `first`: each table's first report of the end.
-/// Returns the late segments.
-fn merge_end(
-    first: Vec<Done>,
-    tables: &[Reports],
-    helpers: &[Reports],
-    numbers: &mut Numbers,
-    sink: &mut impl Sink,
-) -> u64 {
-    let mut late = 0;
-    let mut streams: Vec<EndStream<'_>> = tables
-        .iter()
-        .chain(helpers)
-        .map(|reports| EndStream { reports, entries: Vec::new().into_iter(), json: Vec::new(), finished: false })
-        .collect();
-    for (stream, report) in streams.iter_mut().zip(first) {
-        stream.take(report, &mut late);
-    }
-    let mut heads: Vec<Option<(Place, u64, Delivered)>> = Vec::with_capacity(streams.len());
-    for stream in &mut streams {
-        let shard = stream.reports.shard;
-        heads.push(stream.next(&mut late).map(|(place, d)| (place, numbers.global(shard, &d), d)));
-    }
+/// Hands the streams' deliveries to `sink` by place and global id: each stream's come in that
+/// order, so taking the least of their heads each time is the single-threaded order.
+fn merge_streams(streams: &mut [Stream<'_>], wait: bool, numbers: &mut Numbers, sink: &mut impl Sink, late: &mut u64) {
+    let mut heads: Vec<Option<(Place, u64, Delivered)>> =
+        streams.iter_mut().map(|s| s.next(wait, numbers, late)).collect();
     loop {
         let next = heads.iter().enumerate().filter_map(|(s, h)| h.as_ref().map(|(p, id, _)| ((*p, *id), s))).min();
         let Some((_, s)) = next else {
-            return late;
+            return;
         };
         let (Some(head), Some(stream)) = (heads.get_mut(s), streams.get_mut(s)) else {
-            return late;
+            return;
         };
         if let Some((_, id, delivered)) = head.take() {
-            hand_over(sink, delivered, id, &stream.json);
+            hand_over(sink, delivered, id, &stream.report.json);
         }
-        let shard = stream.reports.shard;
-        *head = stream.next(&mut late).map(|(place, d)| (place, numbers.global(shard, &d), d));
+        *head = stream.next(wait, numbers, late);
     }
 }
 
@@ -708,7 +687,7 @@ fn hand_over(sink: &mut impl Sink, delivered: Delivered, id: u64, json: &[u8]) {
     match delivered {
         Delivered::Whole(mut conn) => {
             conn.renumber(id);
-            sink.connection(conn);
+            sink.connection(*conn);
         }
         Delivered::Json { bytes, holes, .. } => {
             if let Some(out) = sink.json() {
@@ -733,9 +712,9 @@ impl Numbers {
     }
 
     /// Numbers the connections of one round of reports, in the order they were created.
-    fn created(&mut self, reports: &[Done]) {
+    fn created<'d>(&mut self, reports: impl Iterator<Item = &'d Done>) {
         self.created.clear();
-        for (s, report) in reports.iter().enumerate() {
+        for (s, report) in reports.enumerate() {
             self.created.extend(report.created.iter().map(|&segment| (segment, s)));
         }
         self.created.sort_unstable();
