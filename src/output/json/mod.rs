@@ -55,11 +55,24 @@ impl<W: Write> DocumentSink<W> {
     }
 
     fn push(&mut self, fill: impl FnOnce(&mut Vec<u8>)) {
+        let sep = self.separator();
+        self.written(|out, buf| write_staged(out, buf, sep, fill, b""));
+    }
+
+    fn separator(&self) -> &'static [u8] {
+        if self.connections == 0 {
+            b"\n    "
+        } else {
+            b",\n    "
+        }
+    }
+
+    /// Counts one connection written by `write`, or keeps the first error.
+    fn written(&mut self, write: impl FnOnce(&mut W, &mut Vec<u8>) -> io::Result<()>) {
         if self.error.is_some() {
             return;
         }
-        let sep: &[u8] = if self.connections == 0 { b"\n    " } else { b",\n    " };
-        match write_staged(&mut self.out, &mut self.buf, sep, fill, b"") {
+        match write(&mut self.out, &mut self.buf) {
             Ok(()) => self.connections += 1,
             Err(e) => self.error = Some(e),
         }
@@ -91,7 +104,11 @@ impl<W: Write> Sink for DocumentSink<W> {
 
 impl<W: Write> JsonSink for DocumentSink<W> {
     fn numbered(&mut self, json: Unnumbered<'_>, id: u64) {
-        self.push(|buf| json.numbered(buf, id));
+        let sep = self.separator();
+        self.written(|out, _| {
+            out.write_all(sep)?;
+            json.write_numbered(out, id)
+        });
     }
 }
 
@@ -136,7 +153,11 @@ impl<W: Write> Sink for LineSink<W> {
 
 impl<W: Write> JsonSink for LineSink<W> {
     fn numbered(&mut self, json: Unnumbered<'_>, id: u64) {
-        self.push(|buf| json.numbered(buf, id));
+        if self.error.is_none() {
+            if let Err(e) = json.write_numbered(&mut self.out, id).and_then(|()| self.out.write_all(b"\n")) {
+                self.error = Some(e);
+            }
+        }
     }
 }
 
@@ -156,19 +177,21 @@ pub struct Unnumbered<'a> {
 }
 
 impl Unnumbered<'_> {
-    /// Appends the connection as number `id`: the bytes [`encode::connection`] writes.
-    pub fn numbered(&self, out: &mut Vec<u8>, id: u64) {
+    /// Writes the connection as number `id`: the bytes [`encode::connection`] writes. Straight
+    /// to `out`, in pieces: the merging thread of a sharded run copies every byte of the
+    /// output, and staging them first would copy them twice. `out` is buffered there.
+    pub fn write_numbered(&self, out: &mut impl Write, id: u64) -> io::Result<()> {
         let mut digits = itoa::Buffer::new();
         let number = digits.format(id).as_bytes();
         let mut rest = self.bytes;
         let mut at = 0;
         for hole in self.holes {
             let (piece, tail) = rest.split_at(hole.saturating_sub(at).min(rest.len()));
-            out.extend_from_slice(piece);
-            out.extend_from_slice(number);
+            out.write_all(piece)?;
+            out.write_all(number)?;
             (rest, at) = (tail, hole);
         }
-        out.extend_from_slice(rest);
+        out.write_all(rest)
     }
 }
 
