@@ -33,6 +33,8 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread;
 
+mod numbers;
+
 use crate::capture::Capture;
 use crate::decode::Segment;
 use crate::flow::{FlowTable, SegmentLog, Sink, Why};
@@ -41,6 +43,7 @@ use crate::output::json::{encode, Unnumbered};
 use crate::tcp::endpoint::At;
 use crate::timeline::Connection;
 use crate::{decode_all, finish_report, Options, Report};
+use numbers::Numbers;
 
 /// Segments per batch: the channels' cost is paid once per batch, and every shard walks the
 /// whole batch's clock, so batches should be large but stay in cache (a few hundred kB).
@@ -160,6 +163,16 @@ enum Delivered {
         bytes: Range<usize>,
         holes: [usize; 2],
     },
+}
+
+impl Delivered {
+    /// The shard's own id for the connection.
+    fn id(&self) -> u64 {
+        match self {
+            Delivered::Whole(conn) => conn.id,
+            Delivered::Json { id, .. } => *id,
+        }
+    }
 }
 
 /// Records deliveries with their place.
@@ -625,7 +638,7 @@ impl<'a> Stream<'a> {
     fn next(&mut self, wait: bool, numbers: &mut Numbers, late: &mut u64) -> Option<(Place, u64, Delivered)> {
         loop {
             if let Some((place, delivered)) = self.report.delivered.pop() {
-                return Some((place, numbers.global(self.reports.shard, &delivered), delivered));
+                return Some((place, numbers.global(self.reports.shard, delivered.id()), delivered));
             }
             if !wait || self.finished {
                 return None;
@@ -654,7 +667,7 @@ fn merge(tables: &[Reports], helpers: &[Reports], sink: &mut impl Sink) -> u64 {
             ending |= report.ending;
             stream.take(report, &mut late);
         }
-        numbers.created(streams.iter().map(|s| &s.report));
+        numbers.created(streams.iter().map(|s| s.report.created.as_slice()));
         merge_streams(&mut streams, ending, &mut numbers, sink, &mut late);
         if ending {
             return late;
@@ -694,46 +707,6 @@ fn hand_over(sink: &mut impl Sink, delivered: Delivered, id: u64, json: &[u8]) {
                 out.numbered(Unnumbered { bytes: json.get(bytes).unwrap_or_default(), holes }, id);
             }
         }
-    }
-}
-
-/// Global ids (Wireshark's tcp.stream) for the shards' connections.
-struct Numbers {
-    /// (shard, shard's id) → global id, for connections created and not yet delivered.
-    ids: std::collections::HashMap<(usize, u64), u64, foldhash::fast::RandomState>,
-    local_next: Vec<u64>,
-    next_id: u64,
-    created: Vec<(u64, usize)>,
-}
-
-impl Numbers {
-    fn new(shards: usize) -> Numbers {
-        Numbers { ids: Default::default(), local_next: vec![0; shards], next_id: 0, created: Vec::new() }
-    }
-
-    /// Numbers the connections of one round of reports, in the order they were created.
-    fn created<'d>(&mut self, reports: impl Iterator<Item = &'d Done>) {
-        self.created.clear();
-        for (s, report) in reports.enumerate() {
-            self.created.extend(report.created.iter().map(|&segment| (segment, s)));
-        }
-        self.created.sort_unstable();
-        for &(_, s) in &self.created {
-            if let Some(local) = self.local_next.get_mut(s) {
-                self.ids.insert((s, *local), self.next_id);
-                *local += 1;
-                self.next_id += 1;
-            }
-        }
-    }
-
-    /// The global id of a connection shard `s` delivered (and forgets it).
-    fn global(&mut self, s: usize, delivered: &Delivered) -> u64 {
-        let local = match delivered {
-            Delivered::Whole(conn) => conn.id,
-            Delivered::Json { id, .. } => *id,
-        };
-        self.ids.remove(&(s, local)).unwrap_or(local)
     }
 }
 
