@@ -18,7 +18,8 @@
 //!
 //! A delivery is then placed exactly where one table would have made it: at a segment index,
 //! timers first (by due time, then id, as the timer heap orders them), then a superseded
-//! incarnation; at the end, timers due by then and the rest in id order.
+//! incarnation; at the end, timers due by then and the rest in id order. Each table delivers
+//! in that order already, so the merger only takes the least of the tables' next deliveries.
 //!
 //! When the sink only writes JSON ([`Sink::json`]), each shard writes its connections itself,
 //! leaving out the number, and frees them: the merging thread copies bytes and numbers. At the
