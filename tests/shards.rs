@@ -148,6 +148,21 @@ fn stress() -> Vec<u8> {
             t += 75_000_000_000;
         }
     }
+    // Connections left open on tuples of their own: the end of the capture then delivers
+    // enough for several of its chunks (of 128) on every shard.
+    for i in 0..1500u32 {
+        let c = addr(&format!("10.1.{}.{}:50000", i / 250, 1 + i % 250));
+        let s = addr("192.0.2.9:80");
+        let isn = 3_000 + i * 13;
+        for seg in [
+            Seg::syn(c, s).seq(isn),
+            Seg::syn_ack(s, c).seq(9_000).ack_no(isn + 1),
+            Seg::ack(c, s).seq(isn + 1).ack_no(9_001),
+        ] {
+            t += 1 + next(1_000_000) as i64;
+            cap = cap.segment(seg.at_ns(t));
+        }
+    }
     cap.pcap(Pcap::default())
 }
 
@@ -184,8 +199,8 @@ fn shards_deliver_what_one_table_delivers_on_port_reuse_gaps_and_ties() {
 }
 
 /// The end of a capture delivers what is still open, on every shard at once, in chunks (of
-/// 32) that the merger interleaves by id: the stress capture leaves enough open for several
-/// chunks per shard with 2 shards.
+/// 128) that the merger interleaves by id: the stress capture leaves enough open for several
+/// chunks per shard and helper with 2 shards.
 #[test]
 fn the_end_of_the_stress_capture_spans_several_chunks_per_shard() {
     struct Ends(usize);
@@ -198,5 +213,5 @@ fn the_end_of_the_stress_capture_spans_several_chunks_per_shard() {
     let mut ends = Ends(0);
     let input = Box::new(Cursor::new(stress()));
     analyze_reader(Path::new("stress"), input, &Options::default(), &mut ends).unwrap();
-    assert!(ends.0 > 4 * 32, "{} connections delivered at the end", ends.0);
+    assert!(ends.0 > 8 * 128, "{} connections delivered at the end", ends.0);
 }
