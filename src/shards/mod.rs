@@ -670,7 +670,7 @@ fn merge(tables: &[Reports], helpers: &[Reports], sink: &mut impl Sink) -> u64 {
             ending |= report.ending;
             stream.take(report, &mut late);
         }
-        numbers.created(streams.iter().map(|s| s.report.created.as_slice()));
+        numbers.created(streams.iter().take(tables.len()).map(|s| s.report.created.as_slice()));
         merge_streams(&mut streams, ending, &mut numbers, sink, &mut late);
         if ending {
             return late;

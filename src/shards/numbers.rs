@@ -23,9 +23,9 @@ impl Numbers {
 
     /// Numbers one round's connections, given as each table's list of the segment indices at
     /// which it created them, in the order they were created.
-    pub(super) fn created<'c>(&mut self, rounds: impl Iterator<Item = &'c [u64]>) {
+    pub(super) fn created<'c>(&mut self, per_table: impl Iterator<Item = &'c [u64]>) {
         self.created.clear();
-        for (table, created) in rounds.enumerate() {
+        for (table, created) in per_table.enumerate() {
             self.created.extend(created.iter().map(|&segment| (segment, table)));
         }
         self.created.sort_unstable();

@@ -133,8 +133,13 @@ impl<W: Write> LineSink<W> {
     }
 
     fn push(&mut self, fill: impl FnOnce(&mut Vec<u8>)) {
+        self.written(|out, buf| write_staged(out, buf, b"", fill, b"\n"));
+    }
+
+    /// Writes one line with `write`, or keeps the first error.
+    fn written(&mut self, write: impl FnOnce(&mut W, &mut Vec<u8>) -> io::Result<()>) {
         if self.error.is_none() {
-            if let Err(e) = write_staged(&mut self.out, &mut self.buf, b"", fill, b"\n") {
+            if let Err(e) = write(&mut self.out, &mut self.buf) {
                 self.error = Some(e);
             }
         }
@@ -153,11 +158,10 @@ impl<W: Write> Sink for LineSink<W> {
 
 impl<W: Write> JsonSink for LineSink<W> {
     fn numbered(&mut self, json: Unnumbered<'_>, id: u64) {
-        if self.error.is_none() {
-            if let Err(e) = json.write_numbered(&mut self.out, id).and_then(|()| self.out.write_all(b"\n")) {
-                self.error = Some(e);
-            }
-        }
+        self.written(|out, _| {
+            json.write_numbered(out, id)?;
+            out.write_all(b"\n")
+        });
     }
 }
 
