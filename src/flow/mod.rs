@@ -206,9 +206,16 @@ impl FlowTable {
     /// sharded run every shard asks at every other shard's segments too.
     #[inline]
     pub fn fire_timers(&mut self, now: Timestamp, sink: &mut impl Sink) {
-        if self.timers.any_due(now) {
+        if self.any_due(now) {
             self.fire_due_timers(now, sink);
         }
+    }
+
+    /// Whether a timer may be due at `now`: a caller with nothing else to do at an instant
+    /// asks this before building a sink for [`FlowTable::fire_timers`].
+    #[inline]
+    pub fn any_due(&self, now: Timestamp) -> bool {
+        self.timers.any_due(now)
     }
 
     fn fire_due_timers(&mut self, now: Timestamp, sink: &mut impl Sink) {

@@ -418,9 +418,17 @@ impl Table {
     }
 
     /// One instant of the clock, the global segment index `segment`: the table's own segment
-    /// then, or only its timers.
+    /// then, or only its timers. Most instants are another table's segment with no timer due;
+    /// those are answered here without the call to [`Table::place`], whose set-up alone cost
+    /// 1.8 % of a two-table run's instructions.
     #[inline]
     fn step(&mut self, report: &mut Done, segment: u64, at: At, own: Option<&Segment>) {
+        if own.is_some() || self.table.any_due(at.ts) {
+            self.place(report, segment, at, own);
+        }
+    }
+
+    fn place(&mut self, report: &mut Done, segment: u64, at: At, own: Option<&Segment>) {
         let mut placing = Placing { done: report, segment, json: self.line.json };
         match own {
             Some(seg) => {
