@@ -280,10 +280,23 @@ struct Visits {
 impl Visits {
     fn push(&mut self, lasted: Duration, connection: u64, open_at_end: bool) {
         self.durations.push(lasted);
+        self.keep_longest(lasted, connection);
+        self.open_at_end += usize::from(open_at_end);
+    }
+
+    fn keep_longest(&mut self, lasted: Duration, connection: u64) {
         if self.longest.map_or(true, |(d, id)| lasted > d || (lasted == d && connection < id)) {
             self.longest = Some((lasted, connection));
         }
-        self.open_at_end += usize::from(open_at_end);
+    }
+
+    /// Adds `other`'s visits, its connections renumbered by `id`.
+    fn absorb(&mut self, other: Visits, id: impl Fn(u64) -> u64) {
+        self.durations.extend(other.durations);
+        if let Some((lasted, connection)) = other.longest {
+            self.keep_longest(lasted, id(connection));
+        }
+        self.open_at_end += other.open_at_end;
     }
 }
 
@@ -313,6 +326,49 @@ impl SummaryBuilder {
             found: BTreeMap::new(),
             lines: Vec::new(),
         }
+    }
+
+    /// An empty builder with the same options, to fold a share of the connections elsewhere
+    /// (a shard of a sharded run) and be [absorbed](SummaryBuilder::absorb) at the end.
+    pub fn sibling(&self) -> SummaryBuilder {
+        SummaryBuilder::new(self.opts.clone())
+    }
+
+    /// Adds what `other` folded, each of its connection ids `n` becoming `id(n)`: the sum
+    /// is what one builder fed every connection gives, because nothing a builder keeps
+    /// depends on the order connections came in. `id` must keep the order of `other`'s ids
+    /// (the longest visit goes to the lowest id among equals), as global numbering keeps a
+    /// shard's creation order.
+    pub fn absorb(&mut self, other: SummaryBuilder, id: impl Fn(u64) -> u64) {
+        self.connections += other.connections;
+        self.last_end = self.last_end.max(other.last_end);
+        for group in other.outcomes {
+            let ids = group.connections.ids.iter().map(|&n| id(n));
+            match self.outcomes.iter_mut().find(|g| g.outcome == group.outcome) {
+                Some(g) => ids.for_each(|n| g.connections.push(n)),
+                None => {
+                    let connections = IdList { count: group.connections.count, ids: ids.collect() };
+                    self.outcomes.push(OutcomeGroup { connections, ..group });
+                }
+            }
+        }
+        other.mid_stream.ids.iter().for_each(|&n| self.mid_stream.push(id(n)));
+        for (state, n) in other.zeek_conn_states {
+            *self.zeek_conn_states.entry(state).or_insert(0) += n;
+        }
+        for (mine, theirs) in self.samples.iter_mut().zip(other.samples) {
+            for (state, visits) in theirs {
+                mine.entry(state).or_default().absorb(visits, &id);
+            }
+        }
+        let visits = other.last_visits.into_iter().map(|v| LastVisit { connection: id(v.connection), ..v });
+        self.last_visits.extend(visits);
+        for (kind, findings) in other.found {
+            let findings = findings.into_iter().map(|f| Finding { connection: id(f.connection), ..f });
+            self.found.entry(kind).or_default().extend(findings);
+        }
+        let lines = other.lines.into_iter().map(|l| ConnectionLine { id: id(l.id), tcp_stream: id(l.tcp_stream), ..l });
+        self.lines.extend(lines);
     }
 
     pub fn add(&mut self, c: &Connection) {
@@ -474,6 +530,10 @@ impl SummaryBuilder {
 impl crate::flow::Sink for SummaryBuilder {
     fn connection(&mut self, conn: Connection) {
         self.add(&conn);
+    }
+
+    fn summary(&mut self) -> Option<&mut SummaryBuilder> {
+        Some(self)
     }
 }
 

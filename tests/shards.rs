@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tcpstate::flow::Sink;
 use tcpstate::output::json::{DocumentSink, LineSink};
+use tcpstate::summary::{SummaryBuilder, SummaryOptions};
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, analyze_reader, Options, Report};
 
@@ -89,6 +90,44 @@ fn shards_write_the_json_one_table_writes_on_every_capture() {
         }
     }
     assert!(lines > 200, "only {lines} connections in all captures");
+}
+
+/// The `summary --json` document: with threads, each shard folds its own connections.
+fn summary_of(report: &Report, summary: SummaryBuilder) -> String {
+    serde_json::to_string(&summary.finish(report)).unwrap()
+}
+
+fn summary_file(path: &Path, threads: usize) -> String {
+    let opts = Options { threads, ..Options::default() };
+    let mut summary = SummaryBuilder::new(SummaryOptions::default());
+    let report = analyze(&[path.to_path_buf()], &opts, &mut summary).unwrap();
+    summary_of(&report, summary)
+}
+
+fn summary_bytes(bytes: &[u8], threads: usize) -> String {
+    let opts = Options { threads, ..Options::default() };
+    let mut summary = SummaryBuilder::new(SummaryOptions::default());
+    let input = Box::new(Cursor::new(bytes.to_vec()));
+    let report = analyze_reader(Path::new("stress"), input, &opts, &mut summary).unwrap();
+    summary_of(&report, summary)
+}
+
+#[test]
+fn shards_fold_the_summary_one_table_folds_on_every_capture() {
+    let mut folded = 0;
+    for path in &every_capture() {
+        let one = summary_file(path, 1);
+        folded += one.matches("\"tcp_stream\":").count();
+        for threads in [2, 3] {
+            assert_eq!(one, summary_file(path, threads), "{} with {threads} shards: summary", path.display());
+        }
+    }
+    assert!(folded > 200, "only {folded} connections in all captures");
+    let bytes = stress();
+    let one = summary_bytes(&bytes, 1);
+    for threads in [2, 3, 5] {
+        assert_eq!(one, summary_bytes(&bytes, threads), "stress with {threads} shards: summary");
+    }
 }
 
 /// A deterministic mess: 40 client ports on 3 servers, so 4-tuples are reused many times

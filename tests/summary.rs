@@ -173,6 +173,33 @@ fn summary_is_the_same_whatever_order_connections_arrive_in() {
     }
 }
 
+/// A sharded run folds each shard's connections, numbered by the shard, and adds the folds
+/// up renumbered: here the odd connections are folded apart as 0, 1, 2, … and absorbed as
+/// 2n + 1, which must give the summary of all of them folded together.
+#[test]
+fn absorbing_a_renumbered_share_gives_the_summary_of_all() {
+    let short = SummaryOptions { long_fin_wait_2: Duration(1_000_000), ..SummaryOptions::default() };
+    for rel in ["tcptrace/fast_reuse.dmp.gz", "rusticata-pcap-analyzer/nmap_tcp_22_ipv4.pcap"] {
+        let path = public_traces().join(rel);
+        let mut conns = Vec::new();
+        let report = analyze(std::slice::from_ref(&path), &Options::default(), &mut conns).unwrap();
+        let whole = serde_json::to_string(&summarize(&report, &conns, &short)).unwrap();
+        let (mut even, mut odd) = (SummaryBuilder::new(short.clone()), SummaryBuilder::new(short.clone()));
+        for mut c in conns.iter().cloned() {
+            if c.id % 2 == 0 {
+                even.add(&c);
+            } else {
+                c.id /= 2;
+                odd.add(&c);
+            }
+        }
+        assert!(conns.iter().filter(|c| c.id % 2 == 1).count() > 2, "{rel}: too few odd connections");
+        even.absorb(odd, |n| 2 * n + 1);
+        let absorbed = serde_json::to_string(&even.finish(&report)).unwrap();
+        assert_eq!(whole, absorbed, "{rel}");
+    }
+}
+
 #[test]
 fn a_summary_without_connection_lines_differs_only_by_them() {
     let path = public_traces().join("tcptrace/fast_reuse.dmp.gz");

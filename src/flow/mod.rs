@@ -23,6 +23,7 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 use crate::decode::Segment;
 use crate::frame::{Duration, Timestamp};
 use crate::output::json::Unnumbered;
+use crate::summary::SummaryBuilder;
 use crate::tcp::endpoint::At;
 use crate::tcp::seq::SeqNum;
 use crate::timeline::Connection;
@@ -73,6 +74,13 @@ pub trait Sink {
     /// writes every connection on the shard that built it, while its memory is still in
     /// that core's cache, and frees it there; the merging thread only copies bytes.
     fn json(&mut self) -> Option<&mut dyn JsonSink> {
+        None
+    }
+
+    /// A sink that only folds connections into a summary says which. A sharded run then
+    /// folds each connection on the shard that built it, into a summary of the shard's own,
+    /// and frees it there; the merging thread adds the summaries up at the end.
+    fn summary(&mut self) -> Option<&mut SummaryBuilder> {
         None
     }
 }

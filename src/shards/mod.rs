@@ -22,10 +22,13 @@
 //! in that order already, so the merger only takes the least of the tables' next deliveries.
 //!
 //! When the sink only writes JSON ([`Sink::json`]), each shard writes its connections itself,
-//! leaving out the number, and frees them: the merging thread copies bytes and numbers. At the
-//! end of the capture, when about half of a long capture's connections are written at once
-//! and a shard holds most of them, a helper thread per shard writes every third (with 2 or 3
-//! tables) as a stream of its own.
+//! leaving out the number, and frees them: the merging thread copies bytes and numbers. When
+//! it only folds them into a summary ([`Sink::summary`]), each shard folds its own into a
+//! summary of its own, and the merging thread adds those up, renumbered, at the end: a
+//! summary does not depend on the order connections come in. At the end of the capture, when
+//! about half of a long capture's connections are written at once and a shard holds most of
+//! them, a helper thread per shard writes (or folds) every third (with 2 or 3 tables) as a
+//! stream of its own.
 
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -41,6 +44,7 @@ use crate::decode::Segment;
 use crate::flow::{FlowTable, SegmentLog, Sink, Why};
 use crate::frame::Timestamp;
 use crate::output::json::{encode, Unnumbered};
+use crate::summary::SummaryBuilder;
 use crate::tcp::endpoint::At;
 use crate::timeline::Connection;
 use crate::{decode_all, finish_report, Options, Report};
@@ -140,6 +144,9 @@ struct Done {
     ending: bool,
     /// Set on the shard's last report.
     late_segments: Option<u64>,
+    /// On the last report, with [`Form::Fold`]: the summary of every connection the table
+    /// (or helper) delivered, numbered by the table.
+    folded: Option<Box<SummaryBuilder>>,
 }
 
 impl Done {
@@ -148,7 +155,7 @@ impl Done {
         self.created.clear();
         self.delivered.clear();
         self.json.clear();
-        Done { ending: false, late_segments: None, ..self }
+        Done { ending: false, late_segments: None, folded: None, ..self }
     }
 }
 
@@ -176,11 +183,20 @@ impl Delivered {
     }
 }
 
+/// How a table (or its helper) hands its connections on, following what the sink takes.
+enum Form {
+    Whole,
+    /// Written as JSON, numbered by the merger ([`Sink::json`]).
+    Json,
+    /// Folded into the table's own summary, sent with its last report ([`Sink::summary`]).
+    Fold(Box<SummaryBuilder>),
+}
+
 /// Records deliveries with their place.
 struct Placing<'a> {
     done: &'a mut Done,
     segment: u64,
-    json: bool,
+    form: &'a mut Form,
 }
 
 impl Sink for Placing<'_> {
@@ -194,12 +210,14 @@ impl Sink for Placing<'_> {
             Why::Reincarnated => (1, Timestamp::default()),
             Why::End => (2, Timestamp::default()),
         };
-        let delivered = if self.json {
-            let start = self.done.json.len();
-            let holes = encode::unnumbered(&mut self.done.json, &conn).map(|h| h - start);
-            Delivered::Json { id: conn.id, bytes: start..self.done.json.len(), holes }
-        } else {
-            Delivered::Whole(Box::new(conn))
+        let delivered = match self.form {
+            Form::Whole => Delivered::Whole(Box::new(conn)),
+            Form::Json => {
+                let start = self.done.json.len();
+                let holes = encode::unnumbered(&mut self.done.json, &conn).map(|h| h - start);
+                Delivered::Json { id: conn.id, bytes: start..self.done.json.len(), holes }
+            }
+            Form::Fold(summary) => return summary.add(&conn),
         };
         self.done.delivered.push((Place { segment: self.segment, phase, due }, delivered));
     }
@@ -209,12 +227,18 @@ impl Sink for Placing<'_> {
 pub(crate) fn run(cap: Capture, files: Vec<PathBuf>, opts: &Options, shards: usize, sink: &mut impl Sink) -> Report {
     let shards = shards.clamp(2, usize::from(u8::MAX));
     let json = sink.json().is_some();
+    let fold = sink.summary().filter(|_| !json).map(|summary| summary.sibling());
+    let form = || match &fold {
+        _ if json => Form::Json,
+        Some(summary) => Form::Fold(Box::new(summary.sibling())),
+        None => Form::Whole,
+    };
     // Table 0 is the reading thread's; the merger hears from every table in id order.
-    let (own, own_reports, _) = Table::new(0, shards, opts, json);
+    let (own, own_reports, _) = Table::new(0, shards, opts, &form);
     let (mut tables, mut helpers) = (vec![own_reports], Vec::new());
     let (mut workers, mut work_tx) = (Vec::new(), Vec::new());
     for me in 1..shards {
-        let (table, reports, helped) = Table::new(me, shards, opts, json);
+        let (table, reports, helped) = Table::new(me, shards, opts, &form);
         let (tx, rx) = sync_channel::<Work>(IN_FLIGHT);
         tables.push(reports);
         helpers.extend(helped);
@@ -360,8 +384,7 @@ struct Table {
 
 /// Where a table's reports go.
 struct Line {
-    /// Whether to deliver connections as JSON.
-    json: bool,
+    form: Form,
     done: SyncSender<Done>,
     /// Reports the merger has merged, to fill again.
     written: Receiver<Done>,
@@ -376,10 +399,21 @@ struct Reports {
 }
 
 impl Line {
-    fn new(shard: usize, json: bool) -> (Line, Reports) {
+    fn new(shard: usize, form: Form) -> (Line, Reports) {
         let (done, done_rx) = sync_channel::<Done>(IN_FLIGHT);
         let (written_tx, written) = channel::<Done>();
-        (Line { json, done, written }, Reports { shard, done: done_rx, written: written_tx })
+        (Line { form, done, written }, Reports { shard, done: done_rx, written: written_tx })
+    }
+
+    /// The summary folded so far, with [`Form::Fold`], for the last report.
+    fn folded(&mut self) -> Option<Box<SummaryBuilder>> {
+        match std::mem::replace(&mut self.form, Form::Whole) {
+            Form::Fold(summary) => Some(summary),
+            other => {
+                self.form = other;
+                None
+            }
+        }
     }
 
     /// An empty report: one the merger gave back if there is one.
@@ -389,12 +423,13 @@ impl Line {
 }
 
 impl Table {
-    /// Table `me` of `tables`, and the merger's end of its line.
-    /// With JSON, a shard's table has a helper at the end of the capture (see [`Hand`]): the
-    /// third value is the merger's end of the helper's line.
-    fn new(me: usize, tables: usize, opts: &Options, json: bool) -> (Table, Reports, Option<Reports>) {
-        let (line, reports) = Line::new(me, json);
-        let (helper, helped) = (json && me > 0).then(|| Line::new(me, json)).unzip();
+    /// Table `me` of `tables`, and the merger's end of its line; `form` gives each line's form.
+    /// With JSON or a summary, a shard's table has a helper at the end of the capture (see
+    /// [`Hand`]): the third value is the merger's end of the helper's line.
+    fn new(me: usize, tables: usize, opts: &Options, form: &impl Fn() -> Form) -> (Table, Reports, Option<Reports>) {
+        let (line, reports) = Line::new(me, form());
+        let helped = me > 0 && !matches!(line.form, Form::Whole);
+        let (helper, helped) = helped.then(|| Line::new(me, form())).unzip();
         let table = FlowTable::new(opts.time_wait, SegmentLog::None);
         (Table { me, table, line, helper, hand_every: hand_every(tables), unreported: 0 }, reports, helped)
     }
@@ -429,7 +464,7 @@ impl Table {
     }
 
     fn place(&mut self, report: &mut Done, segment: u64, at: At, own: Option<&Segment>) {
-        let mut placing = Placing { done: report, segment, json: self.line.json };
+        let mut placing = Placing { done: report, segment, form: &mut self.line.form };
         match own {
             Some(seg) => {
                 let before = self.table.created();
@@ -444,7 +479,7 @@ impl Table {
 
     /// The end of the capture, at `end`: the rest of the table's deliveries, in chunks.
     fn end(self, end: Timestamp) {
-        let Table { me, table, line, helper, hand_every, .. } = self;
+        let Table { me, table, mut line, helper, hand_every, .. } = self;
         let late = table.late_segments;
         let report = Done { ending: true, ..line.report() };
         thread::scope(|scope| {
@@ -456,7 +491,7 @@ impl Table {
                     .unwrap_or_else(|e| panic!("cannot start a helper thread: {e}"));
                 Hand { tx, every: hand_every, count: 0, chunk: Vec::with_capacity(END_CHUNK) }
             });
-            let mut ending = Ending { line: &line, report, hand };
+            let mut ending = Ending { line: &mut line, report, hand };
             table.finish(end, &mut ending);
             ending.close(late);
         });
@@ -507,7 +542,7 @@ impl Shard {
 /// Connections a shard delivers at the end of the capture, most of a long capture's (all
 /// that are open or in TIME_WAIT then): sent in chunks as they come, so they never pile up.
 struct Ending<'a> {
-    line: &'a Line,
+    line: &'a mut Line,
     report: Done,
     /// A shard's line to its helper, which writes every few of the last connections.
     hand: Option<Hand>,
@@ -546,8 +581,9 @@ impl Hand {
 
 /// A shard's helper at the end: writes the connections it is handed, as its own stream of
 /// deliveries in the shard's order (each one's share of an ordered stream is ordered).
-fn help(handed: Receiver<Vec<Connection>>, line: Line) {
-    let mut ending = Ending { line: &line, report: Done { ending: true, ..line.report() }, hand: None };
+fn help(handed: Receiver<Vec<Connection>>, mut line: Line) {
+    let report = Done { ending: true, ..line.report() };
+    let mut ending = Ending { line: &mut line, report, hand: None };
     for chunk in handed {
         for conn in chunk {
             ending.deliver(conn, Why::End);
@@ -583,12 +619,13 @@ fn hand_every(tables: usize) -> usize {
 
 impl Ending<'_> {
     /// Hands over what is left for the helper and sends the last report, which tells the
-    /// merger the stream is over and how many segments came late.
+    /// merger the stream is over and how many segments came late, and carries the summary.
     fn close(mut self, late: u64) {
         if let Some(hand) = self.hand.as_mut() {
             hand.flush();
         }
         self.report.late_segments = Some(late);
+        self.report.folded = self.line.folded();
         // A closed channel: the merger has gone, and its panic is re-raised when joined.
         let _ = self.line.done.send(self.report);
     }
@@ -607,7 +644,7 @@ impl Sink for Ending<'_> {
             },
             _ => conn,
         };
-        Placing { done: &mut self.report, segment: u64::MAX, json: self.line.json }.deliver(conn, why);
+        Placing { done: &mut self.report, segment: u64::MAX, form: &mut self.line.form }.deliver(conn, why);
         if self.report.delivered.len() >= END_CHUNK {
             let next = Done { ending: true, ..self.line.report() };
             // A closed channel: the merger has gone, and its panic is re-raised when joined.
@@ -624,19 +661,22 @@ struct Stream<'a> {
     report: Done,
     /// Whether the table (or helper) has sent its last report.
     finished: bool,
+    /// The summary its last report carried.
+    folded: Option<Box<SummaryBuilder>>,
 }
 
 impl<'a> Stream<'a> {
     fn new(reports: &'a Reports) -> Stream<'a> {
-        Stream { reports, report: Done::default(), finished: false }
+        Stream { reports, report: Done::default(), finished: false, folded: None }
     }
 
     /// Merges `report` next, sending the one merged before back to be filled again; records
-    /// the late segments a last report tells.
+    /// the late segments and keeps the summary a last report tells.
     fn take(&mut self, mut report: Done, late: &mut u64) {
         if let Some(n) = report.late_segments {
             *late += n;
             self.finished = true;
+            self.folded = report.folded.take();
         }
         report.delivered.reverse();
         let merged = std::mem::replace(&mut self.report, report);
@@ -662,8 +702,8 @@ impl<'a> Stream<'a> {
 
 /// The calling thread: takes the tables' reports round by round, numbers their connections
 /// globally and hands them to `sink` in single-threaded order. At the end of the capture, it
-/// merges every table's and helper's chunks of last deliveries as they arrive. Returns the
-/// late segments.
+/// merges every table's and helper's chunks of last deliveries as they arrive, and adds up
+/// their summaries. Returns the late segments.
 fn merge(tables: &[Reports], helpers: &[Reports], sink: &mut impl Sink) -> u64 {
     let mut numbers = Numbers::new(tables.len());
     let mut streams: Vec<Stream<'_>> = tables.iter().chain(helpers).map(Stream::new).collect();
@@ -681,6 +721,13 @@ fn merge(tables: &[Reports], helpers: &[Reports], sink: &mut impl Sink) -> u64 {
         numbers.created(streams.iter().take(tables.len()).map(|s| s.report.created.as_slice()));
         merge_streams(&mut streams, ending, &mut numbers, sink, &mut late);
         if ending {
+            if let Some(summary) = sink.summary() {
+                for stream in &mut streams {
+                    if let Some(folded) = stream.folded.take() {
+                        summary.absorb(*folded, |local| numbers.lookup(stream.reports.shard, local));
+                    }
+                }
+            }
             return late;
         }
     }

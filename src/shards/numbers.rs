@@ -41,6 +41,12 @@ impl Numbers {
     pub(super) fn global(&mut self, table: usize, local: u64) -> u64 {
         self.tables.get_mut(table).and_then(|ids| ids.take(local)).unwrap_or(local)
     }
+
+    /// The global id of connection `local` of `table`, which it folded into its summary
+    /// instead of delivering: looked up as often as the summary names it.
+    pub(super) fn lookup(&self, table: usize, local: u64) -> u64 {
+        self.tables.get(table).and_then(|ids| ids.get(local)).unwrap_or(local)
+    }
 }
 
 /// One table's ids, created and not yet delivered. A table delivers most connections within
@@ -78,6 +84,13 @@ impl Ids {
                 self.waiting -= 1;
             }
             self.base += 1;
+        }
+    }
+
+    fn get(&self, local: u64) -> Option<u64> {
+        match local.checked_sub(self.base) {
+            None => self.stragglers.get(&local).copied(),
+            Some(at) => *self.ring.get(usize::try_from(at).ok()?)?,
         }
     }
 
@@ -119,6 +132,19 @@ mod tests {
         // A delivery the merger never numbered keeps its own id.
         assert_eq!(numbers.global(0, 1), 1);
         assert_eq!(numbers.global(0, 7), 7);
+    }
+
+    #[test]
+    fn a_folded_connection_is_looked_up_as_often_as_its_summary_names_it() {
+        let mut numbers = Numbers::new(2);
+        numbers.created([&[4][..], &[2, 7][..]].into_iter());
+        assert_eq!(
+            [numbers.lookup(1, 1), numbers.lookup(1, 1), numbers.lookup(0, 0), numbers.lookup(1, 0)],
+            [2, 2, 1, 0]
+        );
+        // Numbered after being delivered: a straggler, or gone (then its own id).
+        assert_eq!(numbers.global(1, 1), 2);
+        assert_eq!(numbers.lookup(1, 1), 1);
     }
 
     #[test]
