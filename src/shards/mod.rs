@@ -185,6 +185,7 @@ impl Delivered {
 
 /// How a table (or its helper) hands its connections on, following what the sink takes.
 enum Form {
+    /// Whole and boxed, for the merger to hand on in order.
     Whole,
     /// Written as JSON, numbered by the merger ([`Sink::json`]).
     Json,
@@ -227,6 +228,8 @@ impl Sink for Placing<'_> {
 pub(crate) fn run(cap: Capture, files: Vec<PathBuf>, opts: &Options, shards: usize, sink: &mut impl Sink) -> Report {
     let shards = shards.clamp(2, usize::from(u8::MAX));
     let json = sink.json().is_some();
+    // An empty copy of the sink's summary to make each table's from: the merger borrows the
+    // sink itself.
     let fold = sink.summary().filter(|_| !json).map(|summary| summary.sibling());
     let form = || match &fold {
         _ if json => Form::Json,
