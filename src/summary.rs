@@ -343,14 +343,8 @@ impl SummaryBuilder {
         self.connections += other.connections;
         self.last_end = self.last_end.max(other.last_end);
         for group in other.outcomes {
-            let ids = group.connections.ids.iter().map(|&n| id(n));
-            match self.outcomes.iter_mut().find(|g| g.outcome == group.outcome) {
-                Some(g) => ids.for_each(|n| g.connections.push(n)),
-                None => {
-                    let connections = IdList { count: group.connections.count, ids: ids.collect() };
-                    self.outcomes.push(OutcomeGroup { connections, ..group });
-                }
-            }
+            let ids = self.outcome(group.outcome);
+            group.connections.ids.iter().for_each(|&n| ids.push(id(n)));
         }
         other.mid_stream.ids.iter().for_each(|&n| self.mid_stream.push(id(n)));
         for (state, n) in other.zeek_conn_states {
@@ -374,14 +368,7 @@ impl SummaryBuilder {
     pub fn add(&mut self, c: &Connection) {
         self.connections += 1;
         self.last_end = self.last_end.max(Some(c.end));
-        match self.outcomes.iter_mut().find(|g| g.outcome == c.ending) {
-            Some(g) => g.connections.push(c.id),
-            None => {
-                let mut ids = IdList::default();
-                ids.push(c.id);
-                self.outcomes.push(OutcomeGroup { outcome: c.ending, label: c.ending.to_string(), connections: ids });
-            }
-        }
+        self.outcome(c.ending).push(c.id);
         if c.roles == RoleBasis::Port {
             self.mid_stream.push(c.id);
         }
@@ -395,6 +382,19 @@ impl SummaryBuilder {
         if self.opts.per_connection {
             self.lines.push(line(c));
         }
+    }
+
+    /// The ids of the connections that ended as `outcome`, a new group the first time.
+    fn outcome(&mut self, outcome: Ending) -> &mut IdList {
+        let at = match self.outcomes.iter().position(|g| g.outcome == outcome) {
+            Some(at) => at,
+            None => {
+                let label = outcome.to_string();
+                self.outcomes.push(OutcomeGroup { outcome, label, connections: IdList::default() });
+                self.outcomes.len() - 1
+            }
+        };
+        &mut self.outcomes[at].connections
     }
 
     /// Time in state and the visit diagnoses of one endpoint, but for its last visit.

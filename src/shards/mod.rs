@@ -206,11 +206,6 @@ impl Sink for Placing<'_> {
     }
 
     fn deliver(&mut self, conn: Connection, why: Why) {
-        let (phase, due) = match why {
-            Why::Quiet(due) => (0, due),
-            Why::Reincarnated => (1, Timestamp::default()),
-            Why::End => (2, Timestamp::default()),
-        };
         let delivered = match self.form {
             Form::Whole => Delivered::Whole(Box::new(conn)),
             Form::Json => {
@@ -218,7 +213,13 @@ impl Sink for Placing<'_> {
                 let holes = encode::unnumbered(&mut self.done.json, &conn).map(|h| h - start);
                 Delivered::Json { id: conn.id, bytes: start..self.done.json.len(), holes }
             }
+            // A summary has no place for it: the order of its connections does not matter.
             Form::Fold(summary) => return summary.add(&conn),
+        };
+        let (phase, due) = match why {
+            Why::Quiet(due) => (0, due),
+            Why::Reincarnated => (1, Timestamp::default()),
+            Why::End => (2, Timestamp::default()),
         };
         self.done.delivered.push((Place { segment: self.segment, phase, due }, delivered));
     }
@@ -232,8 +233,8 @@ pub(crate) fn run(cap: Capture, files: Vec<PathBuf>, opts: &Options, shards: usi
     // sink itself.
     let fold = sink.summary().filter(|_| !json).map(|summary| summary.sibling());
     let form = || match &fold {
-        _ if json => Form::Json,
         Some(summary) => Form::Fold(Box::new(summary.sibling())),
+        None if json => Form::Json,
         None => Form::Whole,
     };
     // Table 0 is the reading thread's; the merger hears from every table in id order.
