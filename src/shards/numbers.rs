@@ -3,6 +3,7 @@
 //! segment index into global ids, and looks each connection's up, once, when it is delivered.
 
 use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU64;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -59,8 +60,9 @@ impl Numbers {
 struct Ids {
     /// Local id of the ring's front; every one below it is delivered or a straggler.
     base: u64,
-    /// The global id of each local id from `base` on, None once delivered.
-    ring: VecDeque<Option<u64>>,
+    /// The global id of each local id from `base` on, plus one (see [`held`]), None once
+    /// delivered.
+    ring: VecDeque<Option<NonZeroU64>>,
     /// How many of the ring's are not delivered yet.
     waiting: usize,
     stragglers: Map<u64, u64>,
@@ -69,7 +71,7 @@ struct Ids {
 impl Ids {
     /// The table's next connection is number `global`.
     fn push(&mut self, global: u64) {
-        self.ring.push_back(Some(global));
+        self.ring.push_back(held(global));
         self.waiting += 1;
         while self.ring.len() > 2 * self.waiting + SLACK {
             self.spill(self.ring.len() / 2);
@@ -79,8 +81,8 @@ impl Ids {
     /// Moves the oldest `n` out of the ring, the waiting ones into `stragglers`.
     fn spill(&mut self, n: usize) {
         for _ in 0..n {
-            if let Some(Some(global)) = self.ring.pop_front() {
-                self.stragglers.insert(self.base, global);
+            if let Some(Some(kept)) = self.ring.pop_front() {
+                self.stragglers.insert(self.base, unheld(kept));
                 self.waiting -= 1;
             }
             self.base += 1;
@@ -90,7 +92,7 @@ impl Ids {
     fn get(&self, local: u64) -> Option<u64> {
         match local.checked_sub(self.base) {
             None => self.stragglers.get(&local).copied(),
-            Some(at) => *self.ring.get(usize::try_from(at).ok()?)?,
+            Some(at) => self.ring.get(usize::try_from(at).ok()?)?.map(unheld),
         }
     }
 
@@ -98,7 +100,7 @@ impl Ids {
         let Some(at) = local.checked_sub(self.base) else {
             return self.stragglers.remove(&local);
         };
-        let global = self.ring.get_mut(usize::try_from(at).ok()?)?.take()?;
+        let global = unheld(self.ring.get_mut(usize::try_from(at).ok()?)?.take()?);
         self.waiting -= 1;
         while self.ring.front() == Some(&None) {
             self.ring.pop_front();
@@ -106,6 +108,17 @@ impl Ids {
         }
         Some(global)
     }
+}
+
+/// A global id as the ring holds it: one more than itself, so that `Option` costs no tag and
+/// an entry 8 bytes instead of 16. A summary with threads keeps every connection's until the
+/// end, 1.31 M of them on the 10× corpus. The one id that has no successor is never reached.
+fn held(global: u64) -> Option<NonZeroU64> {
+    global.checked_add(1).and_then(NonZeroU64::new)
+}
+
+fn unheld(kept: NonZeroU64) -> u64 {
+    kept.get() - 1
 }
 
 #[cfg(test)]
