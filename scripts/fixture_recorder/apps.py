@@ -22,6 +22,8 @@ import time
 # Long enough for the peer's delayed ACK (40-200 ms) to go out on its own, so
 # that ACK and FIN travel in separate segments.
 LINGER_BEFORE_CLOSE = 0.3
+# Long enough for the client's unread second line to have arrived.
+UNREAD_BEFORE_CLOSE = 0.1
 kept_open = []  # sockets the server deliberately never closes
 
 
@@ -95,6 +97,21 @@ def serve(conn):
         conn.sendall(b"ok\n")
         drain(conn)
         kept_open.append(conn)  # never closed: stays in CLOSE_WAIT
+    elif mode == "unread_rst":
+        # The client's second line arrives meanwhile and is never read: close()
+        # with unread data makes the kernel send RST, not FIN (RFC 2525 2.17).
+        time.sleep(UNREAD_BEFORE_CLOSE)
+        conn.close()
+    elif mode == "write_after_close":
+        # The client has closed without waiting for a reply: the reply lands on
+        # its orphaned FIN_WAIT_2, whose kernel answers with RST.
+        time.sleep(LINGER_BEFORE_CLOSE)
+        try:
+            conn.sendall(b"late reply\n")
+            time.sleep(LINGER_BEFORE_CLOSE)
+        except OSError:
+            pass
+        conn.close()
     else:
         conn.close()
 
@@ -151,6 +168,15 @@ def client_session(args, mode, bind_port=0):
     elif mode == "server_abort":
         s.sendall(b"server_abort\n")
         drain(s)
+        s.close()
+    elif mode == "unread_rst":
+        s.sendall(b"unread_rst\n")
+        time.sleep(0.02)  # a segment of its own, after the server read its line
+        s.sendall(b"never read\n")
+        drain(s)
+        s.close()
+    elif mode == "write_after_close":
+        s.sendall(b"write_after_close\n")
         s.close()
     elif mode == "half_close":
         s.sendall(b"half_close\n")

@@ -78,5 +78,13 @@ SCENARIOS = [
              "retransmitted", "client_close",
              rules=[{"dir": "c2s", "kind": "fin", "count": 1}], server_side=True,
              settle=1.5),
+    Scenario("unread_rst",
+             "server closes with a line of the client's unread: the kernel sends "
+             "RST instead of FIN, both ends go from ESTABLISHED to CLOSED",
+             "unread_rst"),
+    Scenario("write_after_close",
+             "client sends a request and closes at once; the server's reply 300 ms "
+             "later lands on the client's orphaned FIN_WAIT_2, which answers RST: "
+             "server CLOSE_WAIT -> CLOSED", "write_after_close", settle=1.0),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
