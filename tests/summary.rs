@@ -262,3 +262,19 @@ fn cli_summary_and_timeline_write_what_they_promise() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no connection 5"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn headlines_count_frames_and_connections_in_the_right_number() {
+    let first_line = |args: &[&str]| {
+        let out = tcpstate(args);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().lines().next().unwrap_or_default().to_string()
+    };
+    let one = crate::support::repo("fixtures/refused.pcap");
+    let many = crate::support::repo("fixtures/many_interleaved.pcap");
+    let (one, many) = (one.to_str().unwrap(), many.to_str().unwrap());
+    for command in ["analyze", "summary"] {
+        assert!(first_line(&[command, one]).contains(": 2 frames (2 TCP), 1 connection, "), "{command}");
+        assert!(first_line(&[command, many]).contains(": 243 frames (243 TCP), 24 connections, "), "{command}");
+    }
+}

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::frame::Duration;
+use crate::output::plural;
 use crate::output::text::table;
 use crate::output::time::utc;
 use crate::summary::{Finding, IdList, StateTime, Summary};
@@ -51,11 +52,11 @@ pub fn render(s: &Summary, per_connection: bool) -> String {
     };
     let _ = writeln!(
         out,
-        "{}: {} frames ({} TCP), {} connections, {span}",
+        "{}: {} ({} TCP), {}, {span}",
         s.files.join(", "),
-        s.frames.total,
+        plural(s.frames.total, "frame", "frames"),
         s.frames.tcp,
-        s.connections
+        plural(s.connections, "connection", "connections")
     );
 
     let _ = writeln!(out, "\nOutcomes");

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::frame::Timestamp;
+use crate::output::plural;
 use crate::output::time::{relative, utc};
 use crate::tcp::state::Names;
 use crate::timeline::{Cause, Connection, Role, RoleBasis, Transition};
@@ -77,11 +78,11 @@ pub fn summary_table(report: &Report, rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}: {} frames ({} TCP), {} connections, capture starts {}",
+        "{}: {} ({} TCP), {}, capture starts {}",
         report.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
-        report.frames.total,
+        plural(report.frames.total, "frame", "frames"),
         report.frames.tcp,
-        rows.len(),
+        plural(rows.len(), "connection", "connections"),
         utc(origin)
     );
     let lines: Vec<Vec<String>> = rows

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::{escape, inline_svg, Ctx};
 use crate::frame::Timestamp;
 use crate::output::chart::{self, Selection};
+use crate::output::plural;
 use crate::output::seqdiag;
 use crate::output::statediag::{self, Overlay};
 use crate::output::summary_text::human;
@@ -17,11 +18,6 @@ use crate::timeline::{Cause, Connection, Role, RoleBasis, Transition};
 const SHOWN_IDS: usize = 40;
 /// Findings listed per diagnosis (the table's "only with diagnoses" filter shows them all).
 const SHOWN_FINDINGS: usize = 20;
-
-fn plural(n: impl std::fmt::Display, one: &str, many: &str) -> String {
-    let n = n.to_string();
-    format!("{n} {}", if n == "1" { one } else { many })
-}
 
 impl Ctx<'_> {
     fn origin(&self) -> Timestamp {
