@@ -128,6 +128,14 @@ fn a_directory_is_unusable() {
 }
 
 #[test]
+fn a_missing_file_is_named_and_its_reason_given_once() {
+    let missing = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-such-capture.pcap");
+    let out = tcpstate(&["analyze", missing.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), format!("tcpstate: {}: No such file or directory (os error 2)\n", missing.display()));
+}
+
+#[test]
 fn file_cut_mid_record_keeps_what_was_read() {
     let bytes = ethernet_pcap();
     // The last record is 16 + 54 bytes long and starts 70 bytes before the end.

@@ -46,7 +46,7 @@ fn simultaneous_close_draws_two_lanes_with_the_closing_path() {
 #[test]
 fn unknown_connection_ids_are_named() {
     let err = model(&["zeek/http/post.pcap"], Selection::Ids(vec![0, 7, 9])).unwrap_err();
-    assert_eq!(err, "no connection 7, 9: the capture has 1 (ids 0–0)");
+    assert_eq!(err, "no connection 7, 9: the capture has 1 connection (id 0)");
 }
 
 #[test]

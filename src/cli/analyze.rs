@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use tcpstate::flow::{SegmentLog, Sink};
 use tcpstate::frame::Duration;
 use tcpstate::output::json::{DocumentSink, LineSink};
+use tcpstate::output::no_connection;
 use tcpstate::output::text::{self, Row};
 use tcpstate::tcp::state::Names;
 use tcpstate::timeline::Connection;
@@ -76,9 +77,7 @@ pub fn run(args: AnalyzeArgs) -> Result<u8> {
         let mut sink = OneSink { id, found: None, count: 0 };
         let report = analyze(&args.captures, &opts, &mut sink)?;
         progress.finish();
-        let c = sink.found.with_context(|| {
-            format!("no connection {id}: the capture has {} (ids 0–{})", sink.count, sink.count.saturating_sub(1))
-        })?;
+        let c = sink.found.with_context(|| no_connection(id, sink.count))?;
         out.write_all(text::connection_timelines(&report, &c, names).as_bytes())?;
     } else {
         let mut sink = RowSink { rows: Vec::new(), names };

@@ -8,6 +8,7 @@ use clap::ValueEnum;
 
 use tcpstate::flow::SegmentLog;
 use tcpstate::frame::Duration;
+use tcpstate::output::no_connection;
 use tcpstate::output::seqdiag::{self, Phase, Scale, SeqOptions};
 use tcpstate::timeline::Connection;
 use tcpstate::{analyze, Options};
@@ -90,9 +91,7 @@ pub fn run(args: DiagramArgs) -> Result<u8> {
 /// The connection asked for, or the only one.
 pub(super) fn pick(conns: &[Connection], id: Option<u64>) -> Result<&Connection> {
     match id {
-        Some(id) => conns.iter().find(|c| c.id == id).with_context(|| {
-            format!("no connection {id}: the capture has {} (ids 0–{})", conns.len(), conns.len().saturating_sub(1))
-        }),
+        Some(id) => conns.iter().find(|c| c.id == id).with_context(|| no_connection(id, conns.len() as u64)),
         None if conns.len() == 1 => Ok(&conns[0]),
         None => anyhow::bail!(
             "the capture has {} connections: choose one with --conn ID (see `tcpstate analyze`)",

@@ -141,12 +141,7 @@ pub fn model(
             let present: BTreeSet<u64> = conns.iter().map(|c| c.id).collect();
             let missing: Vec<String> = wanted.difference(&present).map(u64::to_string).collect();
             if !missing.is_empty() {
-                return Err(format!(
-                    "no connection {}: the capture has {} (ids 0–{})",
-                    missing.join(", "),
-                    conns.len(),
-                    conns.len().saturating_sub(1)
-                ));
+                return Err(super::no_connection(missing.join(", "), conns.len() as u64));
             }
             conns.iter().filter(|c| wanted.contains(&c.id)).collect()
         }
