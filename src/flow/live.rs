@@ -226,6 +226,15 @@ impl Live {
         } = *self;
         let ends = if client_forward { [client, server] } else { [server, client] };
         let [c, s] = endpoints;
+        let mut notes = notes;
+        // A peer FIN still denied at the end stays taken back; notes of a FIN settled late
+        // were made after later frames' notes.
+        for (by, ep) in [(Role::Client, &c), (Role::Server, &s)] {
+            if let Some(frame) = ep.fin_denied_at() {
+                notes.push(Note { frame, by, kind: NoteKind::StepRetracted });
+            }
+        }
+        notes.sort_by_key(|n| n.frame);
         Connection {
             id,
             client,
@@ -320,5 +329,48 @@ mod tests {
         }
         assert!(live.check_finished());
         assert!(!live.check_finished());
+    }
+
+    /// Data then FIN from the client; the server's quick ACK of the data leaves before the FIN
+    /// comes in, its delayed ACK covers the FIN. Frames 4..=7 of each test below.
+    fn close_with_quick_ack(after_denial: &[Segment]) -> Live {
+        let mut segs = vec![
+            segment(true, SYN, 100, 0, 0),
+            segment(false, SYN_ACK, 500, 101, 0),
+            segment(true, ACK, 101, 501, 0),
+            segment(true, ACK, 101, 501, 10),
+            segment(true, FIN_ACK, 111, 501, 0),
+            segment(false, ACK, 501, 111, 0),
+        ];
+        segs.extend_from_slice(after_denial);
+        run(&segs).0
+    }
+
+    fn close_wait_entry(live: &Live) -> (FrameNo, bool) {
+        let t = live.endpoints[1].timeline().iter().find(|t| t.state == State::CloseWait).copied().unwrap();
+        (t.frame.unwrap(), t.inferred)
+    }
+
+    #[test]
+    fn fin_overtaken_by_a_quick_ack_is_received_on_its_own_frame() {
+        let live = close_with_quick_ack(&[segment(false, ACK, 501, 112, 0)]);
+        assert_eq!(close_wait_entry(&live), (FrameNo(5), false));
+        assert!(live.notes.is_empty(), "{:?}", live.notes);
+    }
+
+    #[test]
+    fn fin_lost_and_retransmitted_is_received_at_the_retransmission() {
+        let live = close_with_quick_ack(&[segment(true, FIN_ACK, 111, 501, 0), segment(false, ACK, 501, 112, 0)]);
+        assert_eq!(close_wait_entry(&live), (FrameNo(7), true));
+        let notes: Vec<_> = live.notes.iter().map(|n| (n.frame, n.kind)).collect();
+        assert!(notes.contains(&(FrameNo(6), NoteKind::StepRetracted)), "{notes:?}");
+    }
+
+    #[test]
+    fn fin_never_acknowledged_stays_taken_back_and_noted() {
+        let conn = Box::new(close_with_quick_ack(&[])).finish();
+        assert_eq!(conn.endpoints.server.timeline.last().map(|t| t.state), Some(State::Established));
+        let notes: Vec<_> = conn.notes.iter().map(|n| (n.frame, n.by, n.kind)).collect();
+        assert_eq!(notes, [(FrameNo(6), Role::Server, NoteKind::StepRetracted)]);
     }
 }

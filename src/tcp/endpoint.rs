@@ -53,7 +53,7 @@ pub struct Endpoint {
     peer_fin: Option<SeqNum>,
     /// A peer FIN seen on the wire whose receipt our own ACKs later denied: it was still in
     /// flight. The first ACK of ours that covers it shows when it arrived.
-    peer_fin_in_flight: Option<SeqNum>,
+    peer_fin_in_flight: Option<InFlight>,
     time_wait: Duration,
     tw_deadline: Option<Timestamp>,
     timeline: Vec<Transition>,
@@ -72,6 +72,19 @@ pub struct Endpoint {
     /// Counts changes of state or timeline: one comparison tells the flow table that a
     /// segment moved nothing, as most do, so it need not re-check timers and finishing.
     changes: u32,
+}
+
+/// A peer FIN whose receipt an ACK of ours denied, with the step its receipt had caused.
+#[derive(Copy, Clone, Debug)]
+struct InFlight {
+    fin: SeqNum,
+    event: Event,
+    step: Transition,
+    /// The timeline's length once the step was taken back: longer means the endpoint moved.
+    steps: usize,
+    /// The frame of the denying ACK: the retraction's note goes there, if the step does not
+    /// stand after all.
+    denied_at: FrameNo,
 }
 
 impl Endpoint {
@@ -339,11 +352,10 @@ impl Endpoint {
     /// A segment the peer sent, assumed received (see retraction).
     pub fn on_receive(&mut self, seg: &Segment, at: At) {
         let f = seg.flags;
-        if let Some(fin) = self.peer_fin_in_flight.take() {
+        if let Some(in_flight) = self.peer_fin_in_flight.take() {
             // Segments of one direction arrive in the order they were sent: a FIN still in
             // flight has arrived before anything its sender sent after it.
-            self.peer_fin = Some(fin);
-            self.apply(Event::RcvFin, unseen_cause(Event::RcvFin), at.ts, Some(at.frame), true);
+            self.fin_arrived(in_flight, at, false);
         }
         let event = if f.rst() {
             if self.rst_acceptable(seg) {
@@ -439,17 +451,42 @@ impl Endpoint {
             let last = self.timeline[self.timeline.len() - 1];
             let by_fin = matches!(last.cause, Cause::Received(flags) if flags.fin());
             if ack.diff(fin) < 1 && by_fin && self.timeline.len() > 1 {
-                self.pop_step();
+                if let Some((event, step)) = self.pop_step() {
+                    let steps = self.timeline.len();
+                    self.peer_fin_in_flight = Some(InFlight { fin, event, step, steps, denied_at: at.frame });
+                }
                 self.peer_fin = None;
-                self.peer_fin_in_flight = Some(fin);
-                self.notes.push((at.frame, NoteKind::StepRetracted));
             }
-        } else if let Some(fin) = self.peer_fin_in_flight {
-            if ack.diff(fin) >= 1 {
+        } else if let Some(in_flight) = self.peer_fin_in_flight {
+            if ack.diff(in_flight.fin) >= 1 {
                 self.peer_fin_in_flight = None;
-                self.peer_fin = Some(fin);
-                self.apply(Event::RcvFin, unseen_cause(Event::RcvFin), at.ts, Some(at.frame), true);
+                self.fin_arrived(in_flight, at, true);
             }
+        }
+    }
+
+    /// The frame of an ACK of ours that denied the peer's FIN, if no later segment settled
+    /// when it arrived: the FIN's step stays taken back, and the connection's notes say so.
+    pub fn fin_denied_at(&self) -> Option<FrameNo> {
+        self.peer_fin_in_flight.map(|f| f.denied_at)
+    }
+
+    /// The peer's FIN, taken back as still in flight, has arrived by `at`. When an ACK of ours
+    /// covers it (`acked`) and this endpoint has not moved since, the FIN was only overtaken by
+    /// an ACK that left just before it came in (a quick ACK of the data in front of it; the
+    /// FIN's own ACK is delayed): its step stands where it was first taken, on the FIN's own
+    /// frame. Had it been lost, the peer's retransmission would have been captured before
+    /// any ACK could cover it, and settled it here with `acked` false. Otherwise (lost, or
+    /// crossed by our own FIN) it arrived after the ACK that denied it, at `at` at the latest.
+    fn fin_arrived(&mut self, in_flight: InFlight, at: At, acked: bool) {
+        self.peer_fin = Some(in_flight.fin);
+        let InFlight { event, step, steps, denied_at, .. } = in_flight;
+        let unmoved = self.timeline.len() == steps && next(self.state, event, self.open) == Some(step.state);
+        if acked && unmoved {
+            self.apply(event, step.cause, step.ts, step.frame, step.inferred);
+        } else {
+            self.notes.push((denied_at, NoteKind::StepRetracted));
+            self.apply(Event::RcvFin, unseen_cause(Event::RcvFin), at.ts, Some(at.frame), true);
         }
     }
 
