@@ -108,18 +108,20 @@ pub enum DiagnosisKind {
     SynRetransmitted,
     LostFinalAck,
     RstAfterFin,
+    ResetForDataAfterClose,
     DataAfterFin,
     SynOnTimeWait,
     HalfOpen,
 }
 
 impl DiagnosisKind {
-    pub const ALL: [DiagnosisKind; 8] = [
+    pub const ALL: [DiagnosisKind; 9] = [
         DiagnosisKind::CloseWaitNeverLeft,
         DiagnosisKind::LongFinWait2,
         DiagnosisKind::SynRetransmitted,
         DiagnosisKind::LostFinalAck,
         DiagnosisKind::RstAfterFin,
+        DiagnosisKind::ResetForDataAfterClose,
         DiagnosisKind::DataAfterFin,
         DiagnosisKind::SynOnTimeWait,
         DiagnosisKind::HalfOpen,
@@ -132,6 +134,7 @@ impl DiagnosisKind {
             DiagnosisKind::SynRetransmitted => "SYN retransmissions",
             DiagnosisKind::LostFinalAck => "lost final ACK",
             DiagnosisKind::RstAfterFin => "RST after FIN",
+            DiagnosisKind::ResetForDataAfterClose => "RST for data after close",
             DiagnosisKind::DataAfterFin => "data after FIN",
             DiagnosisKind::SynOnTimeWait => "new SYN on a 4-tuple in TIME_WAIT",
             DiagnosisKind::HalfOpen => "half-open connections",
@@ -160,6 +163,12 @@ impl DiagnosisKind {
             DiagnosisKind::RstAfterFin => {
                 "a RST ended a connection that was already closing: unread data at close(), \
                  SO_LINGER 0, or a peer that gave up waiting"
+            }
+            DiagnosisKind::ResetForDataAfterClose => {
+                "this endpoint had sent its FIN and its application had closed the socket, not \
+                 only shut down writing; the peer kept sending, and data a closed socket cannot \
+                 deliver is answered with RST (RFC 1122 §4.2.2.13): a server replying after its \
+                 client gave up, or a client closing before reading the whole reply"
             }
             DiagnosisKind::DataAfterFin => {
                 "an endpoint sent data beyond its own FIN: a broken TCP stack or a middlebox"
@@ -459,11 +468,22 @@ impl SummaryBuilder {
                 }
             }
         }
+        for role in [Role::Client, Role::Server] {
+            let rst = c.notes.iter().find(|n| n.by == role && n.kind == NoteKind::ResetForDataAfterClose);
+            let fin = c.endpoints.get(role).timeline.iter().find(|tr| matches!(tr.cause, Cause::Sent(f) if f.fin()));
+            if let (Some(rst), Some(fin)) = (rst, fin.and_then(|tr| tr.frame)) {
+                let finding =
+                    Finding { connection: c.id, endpoint: Some(role), frames: vec![fin, rst.frame], duration: None };
+                add(DiagnosisKind::ResetForDataAfterClose, finding);
+            }
+        }
         if let Ending::Reset { by, .. } = c.ending {
-            // A FIN was sent (by either side) before the RST: the close was under way.
+            // A FIN was sent (by either side) before the RST: the close was under way. The RST
+            // of a closed socket that got data has its own, more telling diagnosis.
+            let explained = c.notes.iter().any(|n| n.by == by && n.kind == NoteKind::ResetForDataAfterClose);
             let rst = first_rst_frame(c);
             let fin = first_fin_frame(c);
-            if let (Some(rst), Some(fin)) = (rst, fin) {
+            if let (Some(rst), Some(fin), false) = (rst, fin, explained) {
                 if fin < rst {
                     add(
                         DiagnosisKind::RstAfterFin,

@@ -175,6 +175,9 @@ pub enum NoteKind {
     StepRetracted,
     /// Segment flags no TCP sends together (SYN+FIN, SYN+RST, no flags at all).
     ImpossibleFlags,
+    /// A RST sent after new data came in behind our FIN: the application had closed the
+    /// socket, which cannot deliver data any more (RFC 1122 §4.2.2.13).
+    ResetForDataAfterClose,
 }
 
 impl fmt::Display for NoteKind {
@@ -188,6 +191,9 @@ impl fmt::Display for NoteKind {
             NoteKind::RstIgnored => "RST outside the window, ignored",
             NoteKind::StepRetracted => "a segment taken as received had not reached this endpoint (lost, or still in flight): its step was taken back",
             NoteKind::ImpossibleFlags => "impossible flag combination",
+            NoteKind::ResetForDataAfterClose => {
+                "RST for data that arrived after this endpoint's FIN: its application had closed the socket"
+            }
         })
     }
 }

@@ -106,6 +106,18 @@ fn rst_after_fin_names_the_fin_and_the_rst_frames() {
 }
 
 #[test]
+fn a_reply_to_a_client_that_closed_is_reset_for_data_after_close() {
+    let (report, conns) = crate::support::run(&crate::support::repo("fixtures/write_after_close.pcap"));
+    let s = summarize(&report, &conns, &SummaryOptions::default());
+    let d = diagnosis(&s, DiagnosisKind::ResetForDataAfterClose);
+    assert_eq!((d.findings[0].endpoint, d.findings[0].frames.clone()), (Some(Role::Client), frames(&[5, 9])));
+    assert!(s.diagnoses.iter().all(|d| d.kind != DiagnosisKind::RstAfterFin), "explained once");
+    let s = summary("zeek/tcp/qi_internet_SYNACK_curl_jsonip.pcap");
+    let d = diagnosis(&s, DiagnosisKind::ResetForDataAfterClose);
+    assert_eq!((d.findings[0].endpoint, d.findings[0].frames.clone()), (Some(Role::Client), frames(&[6, 10])));
+}
+
+#[test]
 fn fast_port_reuse_within_time_wait_is_reported_per_old_connection() {
     // 2·MSL of 300 s keeps each connection's TIME_WAIT alive when the next SYN comes.
     let opts = Options { time_wait: Duration::from_secs_f64(300.0), ..Options::default() };

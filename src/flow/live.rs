@@ -373,4 +373,33 @@ mod tests {
         let notes: Vec<_> = conn.notes.iter().map(|n| (n.frame, n.by, n.kind)).collect();
         assert_eq!(notes, [(FrameNo(6), Role::Server, NoteKind::StepRetracted)]);
     }
+
+    const RST: u8 = 0x04;
+
+    /// The client sends its request and FIN at once; the server answers later.
+    fn reply_after_client_fin(after_reply: &[Segment]) -> Vec<(FrameNo, Role, NoteKind)> {
+        let mut segs = vec![
+            segment(true, SYN, 100, 0, 0),
+            segment(false, SYN_ACK, 500, 101, 0),
+            segment(true, ACK, 101, 501, 0),
+            segment(true, FIN_ACK, 101, 501, 10),
+            segment(false, ACK, 501, 112, 0),
+            segment(false, ACK, 501, 112, 20),
+        ];
+        segs.extend_from_slice(after_reply);
+        run(&segs).0.notes.iter().map(|n| (n.frame, n.by, n.kind)).collect()
+    }
+
+    #[test]
+    fn rst_for_data_after_our_fin_is_noted_once() {
+        let notes = reply_after_client_fin(&[segment(true, RST, 112, 0, 0), segment(true, RST, 112, 0, 0)]);
+        let resets: Vec<_> = notes.into_iter().filter(|n| n.2 == NoteKind::ResetForDataAfterClose).collect();
+        assert_eq!(resets, [(FrameNo(7), Role::Client, NoteKind::ResetForDataAfterClose)]);
+    }
+
+    #[test]
+    fn data_after_our_fin_read_and_acknowledged_is_a_half_close() {
+        let notes = reply_after_client_fin(&[segment(true, ACK, 112, 521, 0), segment(false, FIN_ACK, 521, 112, 0)]);
+        assert_eq!(notes, []);
+    }
 }

@@ -67,11 +67,23 @@ pub struct Endpoint {
     wscale_rcvd: Option<u8>,
     /// The receive window we last advertised, scaled: how far ahead an acceptable RST may be.
     rcv_wnd: Option<u32>,
+    /// Whether new data came from the peer after our FIN, and whether we answered with RST.
+    after_close: AfterClose,
     /// Notes for the connection, drained by the flow table.
     pub(crate) notes: Vec<(FrameNo, NoteKind)>,
     /// Counts changes of state or timeline: one comparison tells the flow table that a
     /// segment moved nothing, as most do, so it need not re-check timers and finishing.
     changes: u32,
+}
+
+/// New data from the peer after our FIN is legal (we only shut down writing), but a socket
+/// its application has closed cannot deliver it, and answers with RST (RFC 1122 §4.2.2.13):
+/// the RST that follows such data says why the connection was reset.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum AfterClose {
+    Quiet,
+    DataCame,
+    Reset,
 }
 
 /// A peer FIN whose receipt an ACK of ours denied, with the step its receipt had caused.
@@ -106,6 +118,7 @@ impl Endpoint {
             wscale_sent: None,
             wscale_rcvd: None,
             rcv_wnd: None,
+            after_close: AfterClose::Quiet,
             timeline: Vec::with_capacity(STEPS),
             notes: Vec::new(),
             changes: 0,
@@ -293,6 +306,10 @@ impl Endpoint {
         }
         let mut first_time = true;
         let event = if f.rst() {
+            if self.after_close == AfterClose::DataCame {
+                self.after_close = AfterClose::Reset;
+                self.notes.push((at.frame, NoteKind::ResetForDataAfterClose));
+            }
             if self.state == State::Listen && self.timeline.len() == 1 {
                 // A "server" that answers with RST had no listener: its whole timeline is CLOSED.
                 self.reinitialize(State::Closed, Initial::NoListener);
@@ -403,6 +420,13 @@ impl Endpoint {
         }
         let end = seg.seq_end();
         if !f.rst() {
+            if self.fin_seq.is_some()
+                && self.after_close == AfterClose::Quiet
+                && seg.payload_len > 0
+                && self.rcv_nxt.map_or(true, |r| seg.seq.plus(seg.payload_len) > r)
+            {
+                self.after_close = AfterClose::DataCame;
+            }
             self.rcv_nxt = Some(self.rcv_nxt.map_or(end, |r| r.max(end)));
         }
         self.observe(event, f, at, true);

@@ -324,6 +324,7 @@ fn note_kind(k: NoteKind) -> &'static str {
         NoteKind::RstIgnored => "rst_ignored",
         NoteKind::StepRetracted => "step_retracted",
         NoteKind::ImpossibleFlags => "impossible_flags",
+        NoteKind::ResetForDataAfterClose => "reset_for_data_after_close",
     }
 }
 
