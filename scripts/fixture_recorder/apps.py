@@ -67,7 +67,7 @@ def abort(sock):
 def serve(conn):
     words = read_line(conn)
     mode = words[0] if words else ""
-    if mode in ("client_close", "fin_ack_combined"):
+    if mode in ("client_close", "fin_ack_combined", "fastopen"):
         conn.sendall(b"ok\n")
         drain(conn)
         if mode == "client_close":
@@ -121,6 +121,8 @@ def run_server(args):
     lsock = socket.socket(fam, socket.SOCK_STREAM)
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind((args.addr, args.port))
+    if args.fastopen:
+        lsock.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
     lsock.listen(64)
     print("ready", flush=True)
     while True:
@@ -206,6 +208,14 @@ def run_client(args):
         client_session(args, "server_close", bind_port=args.bind_port)
         time.sleep(0.3)
         client_session(args, "client_close", bind_port=args.bind_port)
+    elif args.mode == "fastopen":
+        # RFC 7413: the first SYN asks for a cookie, the second carries it and the request.
+        for _ in range(2):
+            s = socket.socket(family_of(args.addr), socket.SOCK_STREAM)
+            s.sendto(b"fastopen\n", socket.MSG_FASTOPEN, (args.addr, args.port))
+            s.recv(16)
+            s.close()
+            time.sleep(0.3)
     elif args.mode == "many":
         rng = random.Random(args.seed)
         modes = ["client_close", "server_close", "fin_ack_combined",
@@ -231,6 +241,7 @@ def main():
     ap.add_argument("--bind-port", type=int, default=0)
     ap.add_argument("--count", type=int, default=24)
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--fastopen", action="store_true", help="server: accept TCP Fast Open")
     args = ap.parse_args()
     run_server(args) if args.role == "server" else run_client(args)
 

@@ -69,9 +69,12 @@ def run(sc, out_dir, trace, delay_ms, rng):
         # Anchors whose /proc/PID/net shows each namespace's socket table.
         anchors = {ns: spawn(ns, "sleep", "3600") for ns in (topo.NS_CLIENT, topo.NS_SERVER)}
         procs += anchors.values()
+        if sc.fastopen:
+            topo.ns_sh(topo.NS_SERVER, "sysctl", "-qw", "net.ipv4.tcp_fastopen=3")
         if sc.listener:
             server = spawn(topo.NS_SERVER, sys.executable, f"{HERE}/apps.py", "server",
                            "--addr", server_ip, "--port", str(SERVER_PORT),
+                           *(["--fastopen"] if sc.fastopen else []),
                            stdout=subprocess.PIPE)
             procs.append(server)
             expect_line(server, server.stdout, "ready")

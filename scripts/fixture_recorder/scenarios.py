@@ -5,6 +5,7 @@ rules:       forwarder drop rules (see forwarder.py)
 server_side: also capture on the server's veth (NAME.server-side.pcap)
 settle:      seconds to keep capturing after the client program exits
 expect:      number of connections the truth must have
+fastopen:    the server accepts TCP Fast Open (net.ipv4.tcp_fastopen=3 in its namespace)
 """
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ class Scenario:
     server_side: bool = False
     settle: float = 0.7
     expect: int = 1
+    fastopen: bool = False
 
 
 DROP_ALL_SYNS = {"dir": "c2s", "kind": "syn", "count": 0}
@@ -86,5 +88,9 @@ SCENARIOS = [
              "client sends a request and closes at once; the server's reply 300 ms "
              "later lands on the client's orphaned FIN_WAIT_2, which answers RST: "
              "server CLOSE_WAIT -> CLOSED", "write_after_close", settle=1.0),
+    Scenario("fastopen",
+             "TCP Fast Open (RFC 7413), as client_close twice: the first SYN asks for a "
+             "cookie, the second carries it and the request; the server's SYN,ACK "
+             "acknowledges the data", "fastopen", expect=2, fastopen=True, settle=1.0),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}

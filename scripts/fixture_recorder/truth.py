@@ -17,6 +17,9 @@ RFC = {"CLOSE": "CLOSED", "SYN_RECV": "SYN_RCVD", "FIN_WAIT1": "FIN_WAIT_1",
 # forwarder are never this close unless sent back to back.
 SAME_SEGMENT_NS = 200_000
 POLL_SLACK_NS = 1_000_000  # a mini-socket is hashed just before the ->CLOSE event
+# A request socket's LISTEN->SYN_RECV and SYN_RECV->ESTABLISHED are traced together at the
+# final ACK; a Fast Open socket's are a round trip apart (SYN, then final ACK).
+FAST_OPEN_GAP_NS = 1_000_000
 
 
 def fmt(addr, port):
@@ -106,9 +109,14 @@ def connections(events, tw, client_ns, server_ns, our_addrs, has_listener):
             used.add(id(srv))
             s_events, s_states, s_notes = endpoint(
                 srv, tw.get((server_ns, srv["local"], srv["remote"]), []), window_end(srv))
-            s_notes.insert(0, "SYN_RCVD began when the SYN arrived (request socket, "
-                              "not traced); the tracepoint reports LISTEN->SYN_RECV "
-                              "only at the handshake's final ACK")
+            evs = srv["events"]
+            if len(evs) >= 2 and evs[1]["ts_ns"] - evs[0]["ts_ns"] < FAST_OPEN_GAP_NS:
+                s_notes.insert(0, "SYN_RCVD began when the SYN arrived (request socket, "
+                                  "not traced); the tracepoint reports LISTEN->SYN_RECV "
+                                  "only at the handshake's final ACK")
+            else:
+                s_notes.insert(0, "the SYN created a full socket at once (TCP Fast Open): "
+                                  "the tracepoint reports LISTEN->SYN_RECV when it arrived")
         else:
             s_events, s_states = [], ["LISTEN" if has_listener else "CLOSED"]
             s_notes = ["no socket was ever created for this connection on the server"]
