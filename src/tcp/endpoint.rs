@@ -52,8 +52,9 @@ pub struct Endpoint {
     /// The peer's FIN sequence number, once received.
     peer_fin: Option<SeqNum>,
     /// A peer FIN seen on the wire whose receipt our own ACKs later denied: it was still in
-    /// flight. The first ACK of ours that covers it shows when it arrived.
-    peer_fin_in_flight: Option<InFlight>,
+    /// flight. The first ACK of ours that covers it shows when it arrived. Boxed: it is rare,
+    /// and inline it made every open connection 128 bytes heavier (6 MB on the large corpus).
+    peer_fin_in_flight: Option<Box<InFlight>>,
     time_wait: Duration,
     tw_deadline: Option<Timestamp>,
     timeline: Vec<Transition>,
@@ -372,7 +373,7 @@ impl Endpoint {
         if let Some(in_flight) = self.peer_fin_in_flight.take() {
             // Segments of one direction arrive in the order they were sent: a FIN still in
             // flight has arrived before anything its sender sent after it.
-            self.fin_arrived(in_flight, at, false);
+            self.fin_arrived(*in_flight, at, false);
         }
         let event = if f.rst() {
             if self.rst_acceptable(seg) {
@@ -477,14 +478,15 @@ impl Endpoint {
             if ack.diff(fin) < 1 && by_fin && self.timeline.len() > 1 {
                 if let Some((event, step)) = self.pop_step() {
                     let steps = self.timeline.len();
-                    self.peer_fin_in_flight = Some(InFlight { fin, event, step, steps, denied_at: at.frame });
+                    self.peer_fin_in_flight = Some(Box::new(InFlight { fin, event, step, steps, denied_at: at.frame }));
                 }
                 self.peer_fin = None;
             }
-        } else if let Some(in_flight) = self.peer_fin_in_flight {
-            if ack.diff(in_flight.fin) >= 1 {
-                self.peer_fin_in_flight = None;
-                self.fin_arrived(in_flight, at, true);
+        } else if let Some(fin) = self.peer_fin_in_flight.as_ref().map(|f| f.fin) {
+            if ack.diff(fin) >= 1 {
+                if let Some(in_flight) = self.peer_fin_in_flight.take() {
+                    self.fin_arrived(*in_flight, at, true);
+                }
             }
         }
     }
@@ -492,7 +494,7 @@ impl Endpoint {
     /// The frame of an ACK of ours that denied the peer's FIN, if no later segment settled
     /// when it arrived: the FIN's step stays taken back, and the connection's notes say so.
     pub fn fin_denied_at(&self) -> Option<FrameNo> {
-        self.peer_fin_in_flight.map(|f| f.denied_at)
+        self.peer_fin_in_flight.as_ref().map(|f| f.denied_at)
     }
 
     /// The peer's FIN, taken back as still in flight, has arrived by `at`. When an ACK of ours
