@@ -102,6 +102,10 @@ def serve(conn):
         # with unread data makes the kernel send RST, not FIN (RFC 2525 2.17).
         time.sleep(UNREAD_BEFORE_CLOSE)
         conn.close()
+    elif mode == "data_lost_before_fin":
+        # The request was lost and its FIN came first: we read it once it is resent.
+        drain(conn)
+        conn.close()
     elif mode == "write_after_close":
         # The client has closed without waiting for a reply: the reply lands on
         # its orphaned FIN_WAIT_2, whose kernel answers with RST.
@@ -177,8 +181,8 @@ def client_session(args, mode, bind_port=0):
         s.sendall(b"never read\n")
         drain(s)
         s.close()
-    elif mode == "write_after_close":
-        s.sendall(b"write_after_close\n")
+    elif mode in ("write_after_close", "data_lost_before_fin"):
+        s.sendall(mode.encode() + b"\n")
         s.close()
     elif mode == "half_close":
         s.sendall(b"half_close\n")

@@ -55,6 +55,8 @@ def kind_matches(kind, flags, payload):
         return bool(flags & FIN)
     if kind == "pure_ack":
         return flags & (SYN | FIN | RST) == 0 and flags & ACK and payload == 0
+    if kind == "data":
+        return flags & (SYN | FIN | RST) == 0 and payload > 0
     raise ValueError(kind)
 
 

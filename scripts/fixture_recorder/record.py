@@ -21,6 +21,7 @@ from kernel_trace import KernelTrace, realtime_offset_ns
 from scenarios import BY_NAME, SCENARIOS
 from sockpoll import TimewaitPoller
 from truth import connections
+from wire import fin_acked_with_fin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER_PORT = 8080
@@ -111,7 +112,8 @@ def run(sc, out_dir, trace, delay_ms, rng):
     for ev in events:
         ev["ts_ns"] = ev["mono_ns"] + offset
     conns = connections(events, poller.history, topo.NS_CLIENT, topo.NS_SERVER,
-                        {client_ip, server_ip}, sc.listener)
+                        {client_ip, server_ip}, sc.listener,
+                        fin_acked_with_fin(vantages["client"][2]))
     if len(conns) != sc.expect:
         raise RuntimeError(f"expected {sc.expect} connections, truth has {len(conns)}")
     for vantage, (_, _, pcap) in vantages.items():

@@ -88,6 +88,12 @@ SCENARIOS = [
              "client sends a request and closes at once; the server's reply 300 ms "
              "later lands on the client's orphaned FIN_WAIT_2, which answers RST: "
              "server CLOSE_WAIT -> CLOSED", "write_after_close", settle=1.0),
+    Scenario("data_lost_before_fin",
+             "client sends its request and closes at once; the forwarder drops the "
+             "request, so the FIN arrives first, past a gap: the server enters "
+             "CLOSE_WAIT only when the resent request fills it", "data_lost_before_fin",
+             rules=[{"dir": "c2s", "kind": "data", "count": 1}], server_side=True,
+             settle=1.5),
     Scenario("fastopen",
              "TCP Fast Open (RFC 7413), as client_close twice: the first SYN asks for a "
              "cookie, the second carries it and the request; the server's SYN,ACK "

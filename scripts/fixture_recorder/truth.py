@@ -8,7 +8,8 @@ Rules (see fixtures/README.md):
     (FIN_WAIT2 for an orphan waiting for the peer's FIN, then TIME_WAIT); a
     mini-socket that vanished before the end (recycled by a new SYN) is CLOSED;
   * FIN_WAIT1->FIN_WAIT2->CLOSE within one segment (the peer's FIN carried the
-    ACK of ours) is RFC FIN_WAIT_1 -> TIME_WAIT: that FIN_WAIT_2 is left out.
+    ACK of ours) is RFC FIN_WAIT_1 -> TIME_WAIT: that FIN_WAIT_2 is left out, if
+    the capture agrees (an orphan's bare ACK looks the same to the tracepoint).
 """
 
 RFC = {"CLOSE": "CLOSED", "SYN_RECV": "SYN_RCVD", "FIN_WAIT1": "FIN_WAIT_1",
@@ -50,8 +51,9 @@ def lifetimes(events, our_addrs):
     return [life for life in lives if life["role"]]
 
 
-def endpoint(life, tw_history, window_end):
-    """(events, states, notes) of one socket lifetime."""
+def endpoint(life, tw_history, window_end, acked_with_fin):
+    """(events, states, notes) of one socket lifetime. acked_with_fin: whether the capture
+    shows our FIN acknowledged by a segment carrying the peer's FIN (None: not seen)."""
     evs = life["events"]
     out = [{"ts": e["ts_ns"] / 1e9, "from": e["old"], "to": e["new"],
             "source": "tracepoint"} for e in evs]
@@ -75,11 +77,16 @@ def endpoint(life, tw_history, window_end):
             notes.append(f"{last['old']}->CLOSE but no timewait socket was seen")
         if (len(evs) >= 2 and evs[-2]["new"] == "FIN_WAIT2"
                 and last["ts_ns"] - evs[-2]["ts_ns"] < SAME_SEGMENT_NS
-                and seen and seen[0][1] == "TIME_WAIT"):
+                and seen and seen[0][1] == "TIME_WAIT" and acked_with_fin is not False):
             del kstates[len(evs) - 1]  # kstates[i + 1] is evs[i]["new"]
             notes.append("kernel passed FIN_WAIT2 for %d us inside one segment "
                          "(FIN carried the ACK of our FIN): left out"
                          % ((last["ts_ns"] - evs[-2]["ts_ns"]) // 1000))
+        elif (len(evs) >= 2 and evs[-2]["new"] == "FIN_WAIT2" and seen
+                and seen[0][1] == "TIME_WAIT"):
+            notes.append("the capture shows the ACK of our FIN alone: the orphan became a "
+                         "FIN_WAIT2 mini-socket at once, and the peer's FIN came before "
+                         "polling saw it; FIN_WAIT_2 kept")
     states = []
     for s in kstates:
         s = RFC.get(s, s)
@@ -88,8 +95,9 @@ def endpoint(life, tw_history, window_end):
     return out, states, notes
 
 
-def connections(events, tw, client_ns, server_ns, our_addrs, has_listener):
-    """tw: {(ns, local, remote): [(ts_ns, state|None)]} from sockpoll."""
+def connections(events, tw, client_ns, server_ns, our_addrs, has_listener, acked_with_fin):
+    """tw: {(ns, local, remote): [(ts_ns, state|None)]} from sockpoll; acked_with_fin:
+    {(local, remote): bool} from the capture (wire.fin_acked_with_fin)."""
     lives = sorted(lifetimes(events, our_addrs), key=lambda l: l["start"])
 
     def window_end(life):
@@ -101,14 +109,16 @@ def connections(events, tw, client_ns, server_ns, our_addrs, has_listener):
     used, conns = set(), []
     for cl in (l for l in lives if l["role"] == "client"):
         c_events, c_states, c_notes = endpoint(
-            cl, tw.get((client_ns, cl["local"], cl["remote"]), []), window_end(cl))
+            cl, tw.get((client_ns, cl["local"], cl["remote"]), []), window_end(cl),
+            acked_with_fin.get((cl["local"], cl["remote"])))
         srv = next((l for l in lives if l["role"] == "server" and id(l) not in used
                     and l["local"] == cl["remote"] and l["remote"] == cl["local"]
                     and l["start"] >= cl["start"]), None)
         if srv:
             used.add(id(srv))
             s_events, s_states, s_notes = endpoint(
-                srv, tw.get((server_ns, srv["local"], srv["remote"]), []), window_end(srv))
+                srv, tw.get((server_ns, srv["local"], srv["remote"]), []), window_end(srv),
+                acked_with_fin.get((srv["local"], srv["remote"])))
             evs = srv["events"]
             if len(evs) >= 2 and evs[1]["ts_ns"] - evs[0]["ts_ns"] < FAST_OPEN_GAP_NS:
                 s_notes.insert(0, "SYN_RCVD began when the SYN arrived (request socket, "
