@@ -6,7 +6,7 @@ read on one interface are sent out of the other `--delay-ms` later, in order.
 Rules (JSON list) drop chosen TCP segments, e.g.
     [{"dir": "c2s", "kind": "pure_ack", "after": "s2c_fin", "count": 1}]
   dir:   c2s (arrived on the client-side interface) or s2c
-  kind:  syn | synack | fin | pure_ack
+  kind:  syn | synack | fin | pure_ack | data (payload, no SYN/FIN/RST)
   after: optional "s2c_fin"/"c2s_fin": the rule is armed only once a FIN was
          forwarded in that direction
   count: how many matching frames to drop (0 = all)
