@@ -67,10 +67,10 @@ def abort(sock):
 def serve(conn):
     words = read_line(conn)
     mode = words[0] if words else ""
-    if mode in ("client_close", "fin_ack_combined", "fastopen"):
+    if mode in ("client_close", "fin_ack_combined", "fastopen", "keepalive"):
         conn.sendall(b"ok\n")
         drain(conn)
-        if mode == "client_close":
+        if mode in ("client_close", "keepalive"):
             time.sleep(LINGER_BEFORE_CLOSE)
         # fin_ack_combined: close at once, so our FIN carries the (delayed)
         # ACK of the client's FIN.
@@ -160,6 +160,15 @@ def client_session(args, mode, bind_port=0):
     elif mode in ("client_close", "fin_ack_combined", "close_wait"):
         s.sendall(mode.encode() + b"\n")
         s.recv(16)
+        s.close()
+    elif mode == "keepalive":
+        # Idle for two and a half keepalive intervals: two probes, each answered.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+        s.sendall(b"keepalive\n")
+        s.recv(16)
+        time.sleep(2.5)
         s.close()
     elif mode == "server_close":
         s.sendall(b"server_close\n")

@@ -94,6 +94,10 @@ SCENARIOS = [
              "CLOSE_WAIT only when the resent request fills it", "data_lost_before_fin",
              rules=[{"dir": "c2s", "kind": "data", "count": 1}], server_side=True,
              settle=1.5),
+    Scenario("keepalive",
+             "as client_close, but the client idles 2.5 s with keepalives every second "
+             "first: each probe (one byte below SND.NXT, no data) is answered by an ACK, "
+             "and no state changes", "keepalive"),
     Scenario("fastopen",
              "TCP Fast Open (RFC 7413), as client_close twice: the first SYN asks for a "
              "cookie, the second carries it and the request; the server's SYN,ACK "
