@@ -27,21 +27,31 @@ PACKET_OUTGOING = 4  # our own transmissions come back on AF_PACKET: skip them
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 
 
-def tcp_info(frame):
-    """(flags, payload_len) of a TCP segment in an Ethernet frame, else None."""
+def tcp_offsets(frame):
+    """(TCP header offset, IP payload length, source and destination address bytes) of a
+    TCP segment in an Ethernet frame, else None."""
+    if len(frame) < 14:
+        return None
     ethertype = struct.unpack_from("!H", frame, 12)[0]
     if ethertype == 0x0800:
         ihl = (frame[14] & 0x0F) * 4
         if frame[23] != 6:
             return None
         total = struct.unpack_from("!H", frame, 16)[0]
-        tcp_off, ip_payload = 14 + ihl, total - ihl
-    elif ethertype == 0x86DD:
+        return 14 + ihl, total - ihl, frame[26:30], frame[30:34]
+    if ethertype == 0x86DD:
         if frame[20] != 6:  # no extension headers in our traffic
             return None
-        tcp_off, ip_payload = 54, struct.unpack_from("!H", frame, 18)[0]
-    else:
+        return 54, struct.unpack_from("!H", frame, 18)[0], frame[22:38], frame[38:54]
+    return None
+
+
+def tcp_info(frame):
+    """(flags, payload_len) of a TCP segment in an Ethernet frame, else None."""
+    at = tcp_offsets(frame)
+    if at is None:
         return None
+    tcp_off, ip_payload, _, _ = at
     data_off = (frame[tcp_off + 12] >> 4) * 4
     return frame[tcp_off + 13], ip_payload - data_off
 

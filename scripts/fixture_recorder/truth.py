@@ -75,15 +75,17 @@ def endpoint(life, tw_history, window_end, acked_with_fin):
                          f"polling saw {' -> '.join(s or 'gone' for _, s in seen)}")
         else:
             notes.append(f"{last['old']}->CLOSE but no timewait socket was seen")
-        if (len(evs) >= 2 and evs[-2]["new"] == "FIN_WAIT2"
-                and last["ts_ns"] - evs[-2]["ts_ns"] < SAME_SEGMENT_NS
-                and seen and seen[0][1] == "TIME_WAIT" and acked_with_fin is not False):
+        # FIN_WAIT2 passed in microseconds, and polling first saw TIME_WAIT: one segment
+        # with the ACK of our FIN and the peer's FIN, unless the capture shows them apart.
+        passed = (len(evs) >= 2 and evs[-2]["new"] == "FIN_WAIT2"
+                  and last["ts_ns"] - evs[-2]["ts_ns"] < SAME_SEGMENT_NS
+                  and seen and seen[0][1] == "TIME_WAIT")
+        if passed and acked_with_fin is not False:
             del kstates[len(evs) - 1]  # kstates[i + 1] is evs[i]["new"]
             notes.append("kernel passed FIN_WAIT2 for %d us inside one segment "
                          "(FIN carried the ACK of our FIN): left out"
                          % ((last["ts_ns"] - evs[-2]["ts_ns"]) // 1000))
-        elif (len(evs) >= 2 and evs[-2]["new"] == "FIN_WAIT2" and seen
-                and seen[0][1] == "TIME_WAIT"):
+        elif passed:
             notes.append("the capture shows the ACK of our FIN alone: the orphan became a "
                          "FIN_WAIT2 mini-socket at once, and the peer's FIN came before "
                          "polling saw it; FIN_WAIT_2 kept")

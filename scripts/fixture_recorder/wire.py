@@ -9,7 +9,8 @@ tells them apart only if it sees the mini-socket before the peer's FIN turns it 
 import ipaddress
 import struct
 
-FIN, ACK = 0x01, 0x10
+from forwarder import ACK, FIN, SYN, tcp_offsets
+
 
 
 def _segments(path):
@@ -29,21 +30,13 @@ def _segments(path):
 
 
 def _tcp(frame):
-    if len(frame) < 14:
+    at = tcp_offsets(frame)
+    if at is None:
         return None
-    ethertype = struct.unpack_from("!H", frame, 12)[0]
-    if ethertype == 0x0800 and len(frame) >= 34 and frame[23] == 6:
-        ihl = (frame[14] & 0x0F) * 4
-        total = struct.unpack_from("!H", frame, 16)[0]
-        src, dst = ipaddress.ip_address(frame[26:30]), ipaddress.ip_address(frame[30:34])
-        tcp, ip_payload = 14 + ihl, total - ihl
-    elif ethertype == 0x86DD and len(frame) >= 54 and frame[20] == 6:
-        src, dst = ipaddress.ip_address(frame[22:38]), ipaddress.ip_address(frame[38:54])
-        tcp, ip_payload = 54, struct.unpack_from("!H", frame, 18)[0]
-    else:
-        return None
+    tcp, ip_payload, src, dst = at
     sport, dport, seq, ack = struct.unpack_from("!HHII", frame, tcp)
     data_off = (frame[tcp + 12] >> 4) * 4
+    src, dst = ipaddress.ip_address(bytes(src)), ipaddress.ip_address(bytes(dst))
     return (_fmt(src, sport), _fmt(dst, dport), seq, ack, frame[tcp + 13], ip_payload - data_off)
 
 
@@ -58,7 +51,7 @@ def fin_acked_with_fin(path):
     the next SYN)."""
     fins, out = {}, {}
     for src, dst, seq, ack, flags, length in _segments(path):
-        if flags & 0x02:  # SYN: a new incarnation
+        if flags & SYN:  # a new incarnation
             fins.pop((src, dst), None)
             out.pop((src, dst), None)
             continue
