@@ -468,19 +468,19 @@ impl SummaryBuilder {
                 }
             }
         }
+        let reset_for_data =
+            |role| c.notes.iter().find(|n| n.by == role && n.kind == NoteKind::ResetForDataAfterClose).map(|n| n.frame);
         for role in [Role::Client, Role::Server] {
-            let rst = c.notes.iter().find(|n| n.by == role && n.kind == NoteKind::ResetForDataAfterClose);
-            let fin = c.endpoints.get(role).timeline.iter().find(|tr| matches!(tr.cause, Cause::Sent(f) if f.fin()));
-            if let (Some(rst), Some(fin)) = (rst, fin.and_then(|tr| tr.frame)) {
+            if let (Some(rst), Some(fin)) = (reset_for_data(role), fin_frame(c.endpoints.get(role))) {
                 let finding =
-                    Finding { connection: c.id, endpoint: Some(role), frames: vec![fin, rst.frame], duration: None };
+                    Finding { connection: c.id, endpoint: Some(role), frames: vec![fin, rst], duration: None };
                 add(DiagnosisKind::ResetForDataAfterClose, finding);
             }
         }
         if let Ending::Reset { by, .. } = c.ending {
             // A FIN was sent (by either side) before the RST: the close was under way. The RST
             // of a closed socket that got data has its own, more telling diagnosis.
-            let explained = c.notes.iter().any(|n| n.by == by && n.kind == NoteKind::ResetForDataAfterClose);
+            let explained = reset_for_data(by).is_some();
             let rst = first_rst_frame(c);
             let fin = first_fin_frame(c);
             if let (Some(rst), Some(fin), false) = (rst, fin, explained) {
@@ -668,12 +668,12 @@ fn first_rst_frame(c: &Connection) -> Option<FrameNo> {
 
 /// The frame of the first FIN either endpoint sent.
 fn first_fin_frame(c: &Connection) -> Option<FrameNo> {
-    [&c.endpoints.client, &c.endpoints.server]
-        .iter()
-        .flat_map(|t| t.timeline.iter())
-        .filter(|tr| matches!(tr.cause, Cause::Sent(f) if f.fin()))
-        .filter_map(|tr| tr.frame)
-        .min()
+    [&c.endpoints.client, &c.endpoints.server].into_iter().filter_map(fin_frame).min()
+}
+
+/// The frame of the FIN this endpoint sent.
+fn fin_frame(t: &EndpointTimeline) -> Option<FrameNo> {
+    t.timeline.iter().filter(|tr| matches!(tr.cause, Cause::Sent(f) if f.fin())).find_map(|tr| tr.frame)
 }
 
 /// One endpoint synchronized (it would still send and accept data) while the other is gone

@@ -266,6 +266,7 @@ mod tests {
     const ACK: u8 = 0x10;
     const FIN_ACK: u8 = 0x11;
     const SYN_ACK: u8 = 0x12;
+    const RST: u8 = 0x04;
 
     fn segment(from_client: bool, flags: u8, seq: u32, ack: u32, len: u32) -> Segment {
         let (c, s) = ("10.0.0.1:40000", "10.0.0.2:80");
@@ -295,15 +296,17 @@ mod tests {
         (live, seen)
     }
 
+    /// The three-way handshake (client ISN 100, server ISN 500), then `rest`: frames 4 on.
+    fn opened_then(rest: &[Segment]) -> Vec<Segment> {
+        let mut segs =
+            vec![segment(true, SYN, 100, 0, 0), segment(false, SYN_ACK, 500, 101, 0), segment(true, ACK, 101, 501, 0)];
+        segs.extend_from_slice(rest);
+        segs
+    }
+
     #[test]
     fn data_in_established_changes_nothing() {
-        let (live, seen) = run(&[
-            segment(true, SYN, 100, 0, 0),
-            segment(false, SYN_ACK, 500, 101, 0),
-            segment(true, ACK, 101, 501, 0),
-            segment(true, ACK, 101, 501, 10),
-            segment(false, ACK, 501, 111, 0),
-        ]);
+        let (live, seen) = run(&opened_then(&[segment(true, ACK, 101, 501, 10), segment(false, ACK, 501, 111, 0)]));
         assert_eq!(live.endpoints.each_ref().map(Endpoint::state), [State::Established, State::Established]);
         assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), [true, true, true, false, false]);
     }
@@ -312,15 +315,12 @@ mod tests {
     fn finishing_is_reported_once() {
         // The server is closed by the last ACK, the client waits in TIME_WAIT: not finished
         // yet, and a repeated ACK changes nothing. The timer finishes it, reported once.
-        let (live, seen) = run(&[
-            segment(true, SYN, 100, 0, 0),
-            segment(false, SYN_ACK, 500, 101, 0),
-            segment(true, ACK, 101, 501, 0),
+        let (live, seen) = run(&opened_then(&[
             segment(true, FIN_ACK, 101, 501, 0),
             segment(false, FIN_ACK, 501, 102, 0),
             segment(true, ACK, 102, 502, 0),
             segment(true, ACK, 102, 502, 0),
-        ]);
+        ]));
         assert_eq!(live.endpoints.each_ref().map(Endpoint::state), [State::TimeWait, State::Closed]);
         assert_eq!(seen.iter().filter(|s| s.1).count(), 0, "{seen:?}");
         let mut live = live;
@@ -334,16 +334,9 @@ mod tests {
     /// Data then FIN from the client; the server's quick ACK of the data leaves before the FIN
     /// comes in, its delayed ACK covers the FIN. Frames 4..=7 of each test below.
     fn close_with_quick_ack(after_denial: &[Segment]) -> Live {
-        let mut segs = vec![
-            segment(true, SYN, 100, 0, 0),
-            segment(false, SYN_ACK, 500, 101, 0),
-            segment(true, ACK, 101, 501, 0),
-            segment(true, ACK, 101, 501, 10),
-            segment(true, FIN_ACK, 111, 501, 0),
-            segment(false, ACK, 501, 111, 0),
-        ];
-        segs.extend_from_slice(after_denial);
-        run(&segs).0
+        let segs =
+            [segment(true, ACK, 101, 501, 10), segment(true, FIN_ACK, 111, 501, 0), segment(false, ACK, 501, 111, 0)];
+        run(&opened_then(&[&segs[..], after_denial].concat())).0
     }
 
     fn close_wait_entry(live: &Live) -> (FrameNo, bool) {
@@ -374,20 +367,11 @@ mod tests {
         assert_eq!(notes, [(FrameNo(6), Role::Server, NoteKind::StepRetracted)]);
     }
 
-    const RST: u8 = 0x04;
-
     /// The client sends its request and FIN at once; the server answers later.
     fn reply_after_client_fin(after_reply: &[Segment]) -> Vec<(FrameNo, Role, NoteKind)> {
-        let mut segs = vec![
-            segment(true, SYN, 100, 0, 0),
-            segment(false, SYN_ACK, 500, 101, 0),
-            segment(true, ACK, 101, 501, 0),
-            segment(true, FIN_ACK, 101, 501, 10),
-            segment(false, ACK, 501, 112, 0),
-            segment(false, ACK, 501, 112, 20),
-        ];
-        segs.extend_from_slice(after_reply);
-        run(&segs).0.notes.iter().map(|n| (n.frame, n.by, n.kind)).collect()
+        let segs =
+            [segment(true, FIN_ACK, 101, 501, 10), segment(false, ACK, 501, 112, 0), segment(false, ACK, 501, 112, 20)];
+        run(&opened_then(&[&segs[..], after_reply].concat())).0.notes.iter().map(|n| (n.frame, n.by, n.kind)).collect()
     }
 
     #[test]
